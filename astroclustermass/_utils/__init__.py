@@ -1,0 +1,17 @@
+"""Private helpers shared by every layer (L0): atomic writes, devices, RNG, progress bars."""
+
+from ._atomic import atomic_directory, atomic_write
+from ._device import resolve_device
+from ._progress import progress_bar
+from ._random import get_rng
+from ._validation import as_finite_array, check_quantity
+
+__all__ = [
+    "atomic_write",
+    "atomic_directory",
+    "resolve_device",
+    "progress_bar",
+    "get_rng",
+    "as_finite_array",
+    "check_quantity",
+]
