@@ -152,7 +152,9 @@ class EnergyBands:
         """JSON-safe representation (``inf`` is written as the string ``"inf"``)."""
         return {
             "name": self.name,
-            "edges_keV": [[float(lo), "inf" if np.isinf(hi) else float(hi)] for lo, hi in self._edges],
+            "edges_keV": [
+                [float(lo), "inf" if np.isinf(hi) else float(hi)] for lo, hi in self._edges
+            ],
         }
 
     @classmethod

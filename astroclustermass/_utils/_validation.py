@@ -56,4 +56,6 @@ def check_quantity(value: Any, unit: u.UnitBase | str, name: str, *, assume: boo
     try:
         return value.to(unit, equivalencies=u.spectral())
     except u.UnitConversionError as err:
-        raise UnitError(f"{name} has unit {value.unit}, which cannot be converted to {unit}") from err
+        raise UnitError(
+            f"{name} has unit {value.unit}, which cannot be converted to {unit}"
+        ) from err

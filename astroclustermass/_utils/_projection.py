@@ -1,0 +1,99 @@
+"""Sky → comoving tangent-plane projection shared by events and dynamics (L0).
+
+The projection is the one fixed in ``docs/internals.rst``: a gnomonic
+(tangent-plane) projection about the cluster centre giving standard
+coordinates ``(ξ, η)`` in radians, multiplied by the transverse comoving
+distance of the cluster in h⁻¹ Mpc. ``x`` grows towards increasing RA (east)
+and ``y`` towards increasing Dec (north).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["gnomonic", "sky_to_comoving"]
+
+
+def gnomonic(ra_deg: Any, dec_deg: Any, ra0_deg: float, dec0_deg: float):
+    """Gnomonic standard coordinates ``(ξ, η)`` in radians about ``(ra0, dec0)``.
+
+    Parameters
+    ----------
+    ra_deg, dec_deg : array-like
+        Sky positions in degrees.
+    ra0_deg, dec0_deg : float
+        Tangent point in degrees.
+
+    Returns
+    -------
+    xi, eta : ndarray
+        ξ grows towards increasing RA (east), η towards increasing Dec (north).
+
+    Examples
+    --------
+    >>> xi, eta = gnomonic([10.0], [10.1], 10.0, 10.0)
+    >>> round(float(xi[0]), 12), round(float(np.degrees(eta[0])), 6)
+    (0.0, 0.1)
+    """
+    ra = np.radians(np.asarray(ra_deg, dtype=float))
+    dec = np.radians(np.asarray(dec_deg, dtype=float))
+    ra0 = np.radians(float(ra0_deg))
+    dec0 = np.radians(float(dec0_deg))
+    dra = ra - ra0
+    cos_dec = np.cos(dec)
+    sin_dec = np.sin(dec)
+    cos_dra = np.cos(dra)
+    sin_d0 = np.sin(dec0)
+    cos_d0 = np.cos(dec0)
+    cos_c = sin_d0 * sin_dec + cos_d0 * cos_dec * cos_dra
+    xi = cos_dec * np.sin(dra) / cos_c
+    eta = (cos_d0 * sin_dec - sin_d0 * cos_dec * cos_dra) / cos_c
+    return xi, eta
+
+
+def sky_to_comoving(ra_deg: Any, dec_deg: Any, center: Any, redshift: float, cosmology: Any = None):
+    """Project sky positions to comoving h⁻¹ Mpc offsets from ``center``.
+
+    Parameters
+    ----------
+    ra_deg, dec_deg : array-like
+        Sky positions in degrees.
+    center : `~astropy.coordinates.SkyCoord` or (ra, dec) in degrees
+        The tangent point (cluster centre).
+    redshift : float
+        Cluster redshift; sets the transverse comoving distance.
+    cosmology : `~astropy.cosmology.FLRW`, str or None
+        Default WMAP7.
+
+    Returns
+    -------
+    x, y : ndarray
+        Offsets in comoving h⁻¹ Mpc (``x`` east, ``y`` north).
+
+    Examples
+    --------
+    >>> x, y = sky_to_comoving([10.0], [10.0], (10.0, 10.0), 0.2)
+    >>> float(x[0]), float(y[0])
+    (0.0, 0.0)
+    """
+    from ..cosmology import transverse_comoving_distance_h
+
+    ra0, dec0 = _center_deg(center)
+    xi, eta = gnomonic(ra_deg, dec_deg, ra0, dec0)
+    dist = float(transverse_comoving_distance_h(float(redshift), cosmology))
+    return xi * dist, eta * dist
+
+
+def _center_deg(center: Any) -> tuple[float, float]:
+    """Return ``(ra, dec)`` in degrees from a SkyCoord or a pair of numbers/Quantities."""
+    if hasattr(center, "icrs") and hasattr(center, "ra"):
+        c = center.icrs
+        return float(c.ra.deg), float(c.dec.deg)
+    ra0, dec0 = center
+    if hasattr(ra0, "to_value"):
+        ra0 = ra0.to_value("deg")
+    if hasattr(dec0, "to_value"):
+        dec0 = dec0.to_value("deg")
+    return float(ra0), float(dec0)

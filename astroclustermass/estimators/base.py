@@ -1,0 +1,475 @@
+"""`MassEstimator`: the one interface of every mass estimator, built-in or plugin.
+
+Subclasses follow scikit-learn's habits: the constructor stores
+hyper-parameters only; ``fit`` learns and returns ``self``; learned state
+ends in ``_``; ``predict`` on an unfitted estimator raises `NotFittedError`.
+A subclass implements
+
+* ``_fit(sample, validation)`` — learn from a `~astroclustermass.ClusterSample`
+  (``validation`` is an optional held-out part of the *training* data, for
+  early stopping; it is never the test fold),
+* ``_predict(sample) -> (mu, sigma)`` — arrays of log10 M500c and 1σ in dex,
+* ``_get_state() -> (json_dict, arrays)`` and ``_set_state(json_dict, arrays)``
+  — everything learned, for `save`/`load` (no pickle),
+
+and declares what it needs in ``input_spec()`` (energy bands of the images,
+dynamical cubes, scalar observables, redshift) so that the base class can
+refuse a sample that lacks them, or that was built differently from the
+training sample (other bands, npix, aperture or cosmology), and warn when a
+cluster lies outside the trained redshift, mass or exposure range.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..bands import EnergyBands, get_bands
+from ..cosmology import cosmology_to_dict
+from ..exceptions import (
+    BandMismatchError,
+    IncompatibleSampleError,
+    InputError,
+    ModelFileError,
+    NotFittedError,
+    OutOfRangeWarning,
+)
+from ._params import validate_params
+from ._persistence import read_model, write_model
+from .prediction import MassPrediction
+
+__all__ = ["MassEstimator", "InputSpec", "clone", "check_is_fitted"]
+
+
+class InputSpec(dict):
+    """What an estimator reads from a sample.
+
+    Keys: ``bands`` (list of `EnergyBands`; empty for none), ``cubes`` (bool),
+    ``observables`` (list of column names of ``sample.observables`` or the
+    catalogue), ``redshift`` (bool).
+
+    Examples
+    --------
+    >>> spec = InputSpec(bands=["erosita_3"])
+    >>> spec["bands"][0].n_bands, spec["cubes"]
+    (3, False)
+    """
+
+    def __init__(
+        self,
+        bands: list | tuple = (),
+        cubes: bool = False,
+        observables: list | tuple = (),
+        redshift: bool = False,
+    ) -> None:
+        super().__init__(
+            bands=[get_bands(b) for b in bands],
+            cubes=bool(cubes),
+            observables=list(observables),
+            redshift=bool(redshift),
+        )
+
+
+def check_is_fitted(estimator: MassEstimator) -> None:
+    """Raise `NotFittedError` unless ``estimator.fit`` has been called.
+
+    Examples
+    --------
+    >>> from astroclustermass.estimators import MassEstimator
+    >>> est = MassEstimator.from_name("power_law")
+    >>> try:
+    ...     check_is_fitted(est)
+    ... except NotFittedError as err:
+    ...     print(str(err)[:40])
+    This PowerLawEstimator is not fitted yet
+    """
+    if not getattr(estimator, "is_fitted_", False):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} is not fitted yet. Call 'fit' with a training "
+            "ClusterSample (or MassEstimator.load a saved model) before 'predict'."
+        )
+
+
+def clone(estimator: MassEstimator) -> MassEstimator:
+    """A new unfitted estimator with the same hyper-parameters.
+
+    Examples
+    --------
+    >>> est = MassEstimator.from_name("power_law", observable="n_phot")
+    >>> clone(est).get_params()["observable"]
+    'n_phot'
+    """
+    return type(estimator)(**estimator.get_params())
+
+
+def _range(values) -> list[float] | None:
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return None
+    return [float(arr.min()), float(arr.max())]
+
+
+class MassEstimator(ABC):
+    """Base class of mass estimators; also the entry point to the registry.
+
+    Class attributes a subclass sets: ``name`` (registered name),
+    ``provides_sigma`` (True when σ is per cluster), ``wants_validation``
+    (True when ``fit`` uses a validation split for early stopping) and
+    ``_parameter_constraints`` (see `astroclustermass.estimators._params`).
+
+    Examples
+    --------
+    >>> from astroclustermass.estimators import MassEstimator
+    >>> sorted(MassEstimator.available())[:2]
+    ['gap_cnn', 'joint_cnn']
+    >>> est = MassEstimator.from_name("power_law", observable="n_phot_500c")
+    >>> est.get_params()["observable"]
+    'n_phot_500c'
+    """
+
+    name: ClassVar[str] = ""
+    provides_sigma: ClassVar[bool] = False
+    wants_validation: ClassVar[bool] = False
+    _parameter_constraints: ClassVar[dict[str, list]] = {}
+
+    # ---------------------------------------------------------------- registry
+    @classmethod
+    def from_name(cls, name: str, **params: Any) -> MassEstimator:
+        """Create a registered estimator by name.
+
+        Parameters
+        ----------
+        name : str
+            A registered name (see `available`).
+        **params
+            Hyper-parameters passed to the estimator's constructor.
+
+        Raises
+        ------
+        UnknownNameError
+            Listing the registered names.
+        """
+        from ..plugins import estimator_registry
+
+        est_cls = estimator_registry().get(name)
+        try:
+            return est_cls(**params)
+        except TypeError as err:
+            valid = list(inspect.signature(est_cls.__init__).parameters)[1:]
+            raise InputError(
+                f"invalid hyper-parameters for estimator {name!r}: {err}. "
+                f"Valid parameters: {', '.join(valid)}"
+            ) from err
+
+    @staticmethod
+    def available() -> dict[str, str]:
+        """Registered estimator names with one-line descriptions.
+
+        Examples
+        --------
+        >>> "multiband_cnn" in MassEstimator.available()
+        True
+        """
+        from ..plugins import estimator_registry
+
+        return estimator_registry().describe()
+
+    # ------------------------------------------------------------ parameters
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        names = []
+        for p in sig.parameters.values():
+            if p.name == "self":
+                continue
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must not take *args or **kwargs")
+            names.append(p.name)
+        return names
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters as given to the constructor."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> MassEstimator:
+        """Set hyper-parameters; unknown names raise `InputError`. Returns self."""
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise InputError(
+                    f"{key!r} is not a parameter of {type(self).__name__}; "
+                    f"valid parameters: {', '.join(valid)}"
+                )
+            setattr(self, key, value)
+        return self
+
+    def _validate_params(self) -> None:
+        validate_params(type(self).__name__, self.get_params(), self._parameter_constraints)
+
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        changed = []
+        for k, v in self.get_params().items():
+            d = defaults.get(k, inspect.Parameter.empty)
+            try:
+                same = bool(v == d)
+            except Exception:
+                same = False
+            if not same:
+                changed.append(f"{k}={v!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    # ---------------------------------------------------------------- inputs
+    @abstractmethod
+    def input_spec(self) -> InputSpec:
+        """What this estimator reads from a sample (see `InputSpec`)."""
+
+    def _check_inputs(self, sample: Any, role: str) -> None:
+        spec = self.input_spec()
+        if len(sample) == 0:
+            from ..exceptions import EmptyInputError
+
+            raise EmptyInputError(f"the {role} sample is empty")
+        for bands in spec["bands"]:
+            available = getattr(sample, "band_sets", {}) or {}
+            if not any(bands == b for b in available.values()):
+                have = ", ".join(f"{k} {v.labels}" for k, v in available.items()) or "none"
+                raise BandMismatchError(
+                    f"{type(self).__name__} needs images in the bands {bands.name} "
+                    f"{bands.labels}, but the {role} sample has: {have}. Rebuild the sample with "
+                    f"ClusterSample.build(..., bands=[..., {bands.name!r}])"
+                )
+        if spec["cubes"] and getattr(sample, "cubes", None) is None:
+            raise IncompatibleSampleError(
+                f"{type(self).__name__} needs dynamical cubes, but the {role} sample has none; "
+                "build it with dynamics=True and a galaxies table"
+            )
+        for col in spec["observables"]:
+            if not _has_column(sample, col):
+                raise IncompatibleSampleError(
+                    f"{type(self).__name__} needs the observable {col!r}, which the {role} "
+                    f"sample lacks (observables: {_observable_names(sample)})"
+                )
+
+    def _sample_signature(self, sample: Any) -> dict:
+        spec = self.input_spec()
+        sig: dict[str, Any] = {}
+        if spec["bands"] or spec["cubes"]:
+            sig["npix"] = int(sample.npix)
+            sig["aperture"] = float(sample.aperture)
+            sig["cosmology"] = cosmology_to_dict(sample.cosmology)
+        sig["bands"] = [b.to_dict() for b in spec["bands"]]
+        return sig
+
+    def _training_info(self, sample: Any) -> dict:
+        cat = sample.catalog
+        info = {"n_train": len(sample), "signature": self._sample_signature(sample)}
+        info["redshift_range"] = _range(cat["redshift"])
+        if "log10_m500c" in cat.colnames:
+            info["log10_m500c_range"] = _range(cat["log10_m500c"])
+        if "exposure" in cat.colnames:
+            info["exposure_range"] = _range(cat["exposure"])
+        return info
+
+    def _check_compatible(self, sample: Any) -> None:
+        trained = self.training_info_["signature"]
+        now = self._sample_signature(sample)
+        for key in ("npix", "aperture", "cosmology"):
+            if key in trained and trained[key] != now.get(key):
+                raise IncompatibleSampleError(
+                    f"{type(self).__name__} was trained on samples with {key}={trained[key]!r}, "
+                    f"but this sample has {key}={now.get(key)!r}; rebuild the sample with the "
+                    "training settings"
+                )
+        cat = sample.catalog
+        checks = [("redshift", "redshift_range", "redshift")]
+        if "exposure" in cat.colnames:
+            checks.append(("exposure", "exposure_range", "exposure time (s)"))
+        for col, key, what in checks:
+            rng = self.training_info_.get(key)
+            if rng is None:
+                continue
+            vals = np.asarray(cat[col], dtype=float)
+            tol = 1e-6 * max(1.0, abs(rng[1]))
+            out = (vals < rng[0] - tol) | (vals > rng[1] + tol)
+            if out.any():
+                warnings.warn(
+                    f"{int(out.sum())} of {len(vals)} clusters have a {what} outside the range "
+                    f"{rng[0]:g}-{rng[1]:g} that {type(self).__name__} was trained on; their "
+                    "masses are extrapolations",
+                    OutOfRangeWarning,
+                    stacklevel=3,
+                )
+
+    # ------------------------------------------------------------- fit/predict
+    def fit(self, sample: Any, *, validation: Any = None, progress: bool | None = None):
+        """Learn from a training sample with known masses. Returns self.
+
+        Parameters
+        ----------
+        sample : `~astroclustermass.ClusterSample`
+            Training clusters; ``sample.catalog`` must hold ``log10_m500c``.
+        validation : `~astroclustermass.ClusterSample`, optional
+            Held-out part of the training data for early stopping (never the
+            test fold). Estimators that need one split ``sample`` themselves
+            when it is not given.
+        progress : bool or None
+            Show progress bars (None: only on a terminal).
+        """
+        self._validate_params()
+        self._check_inputs(sample, "training")
+        if "log10_m500c" not in sample.catalog.colnames:
+            raise InputError(
+                "the training sample has no true masses (catalogue column 'log10_m500c'); "
+                "a mass estimator can only be fitted on clusters with known masses"
+            )
+        if validation is not None:
+            self._check_inputs(validation, "validation")
+        self._progress = progress
+        self._fit(sample, validation)
+        self.training_info_ = self._training_info(sample)
+        self.is_fitted_ = True
+        return self
+
+    def predict(self, sample: Any, *, progress: bool | None = None) -> MassPrediction:
+        """Predict log10 M500c (and its σ) for every cluster in ``sample``.
+
+        Returns
+        -------
+        prediction : `MassPrediction`
+        """
+        check_is_fitted(self)
+        self._check_inputs(sample, "prediction")
+        self._check_compatible(sample)
+        self._progress = progress
+        mu, sigma = self._predict(sample)
+        mu = np.asarray(mu, dtype=float)
+        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), mu.shape)
+        cat = sample.catalog
+        truth = cat["log10_m500c"] if "log10_m500c" in cat.colnames else None
+        rng = self.training_info_.get("log10_m500c_range")
+        if rng is not None:
+            out = (mu < rng[0] - 0.1) | (mu > rng[1] + 0.1)
+            if out.any():
+                warnings.warn(
+                    f"{int(out.sum())} predicted masses lie more than 0.1 dex outside the "
+                    f"trained mass range {rng[0]:.2f}-{rng[1]:.2f} (log10 h^-1 Msun)",
+                    OutOfRangeWarning,
+                    stacklevel=2,
+                )
+        ids = cat["id"] if "id" in cat.colnames else np.arange(len(cat))
+        return MassPrediction.from_arrays(
+            ids, cat["redshift"], mu, sigma, truth=truth, estimator=self.name or type(self).__name__
+        )
+
+    @abstractmethod
+    def _fit(self, sample: Any, validation: Any) -> None:
+        """Learn from ``sample`` (subclasses)."""
+
+    @abstractmethod
+    def _predict(self, sample: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Return (log10_m500c, sigma_dex) arrays (subclasses)."""
+
+    # ------------------------------------------------------------ persistence
+    @abstractmethod
+    def _get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Learned state as (JSON-safe dict, named numpy arrays)."""
+
+    @abstractmethod
+    def _set_state(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Restore learned state written by `_get_state`."""
+
+    def save(self, path: str | Path) -> Path:
+        """Save the fitted estimator to directory ``path`` (atomic; no pickle).
+
+        The directory holds ``config.json`` (name, hyper-parameters, learned
+        JSON state, training ranges, package version, checksum) and
+        ``arrays.safetensors`` (weights and other arrays).
+        """
+        check_is_fitted(self)
+        state, arrays = self._get_state()
+        config = {
+            "estimator": self.name,
+            "params": self.get_params(),
+            "state": state,
+            "training_info": self.training_info_,
+        }
+        return write_model(path, config, arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> MassEstimator:
+        """Load an estimator written by `save`; never executes code from the file.
+
+        Raises
+        ------
+        ModelFileError
+            Unreadable, tampered or incompatible files, or an estimator name
+            that no installed plugin provides.
+        """
+        from ..exceptions import UnknownNameError
+        from ..plugins import estimator_registry
+
+        config, arrays = read_model(path)
+        name = config.get("estimator")
+        try:
+            est_cls = estimator_registry().get(name)
+        except UnknownNameError as err:
+            raise ModelFileError(
+                f"{path} holds a {name!r} estimator, which no installed plugin provides: {err}"
+            ) from err
+        if cls is not MassEstimator and not issubclass(est_cls, cls):
+            raise ModelFileError(f"{path} holds a {name!r} estimator, not a {cls.__name__}")
+        try:
+            est = est_cls(**config.get("params", {}))
+            est._set_state(config.get("state", {}), arrays)
+        except (TypeError, KeyError, ValueError) as err:
+            raise ModelFileError(f"{path} cannot be restored as {name!r}: {err}") from err
+        est.training_info_ = config.get("training_info", {})
+        est.is_fitted_ = True
+        return est
+
+
+def _observable_names(sample: Any) -> list[str]:
+    names: list[str] = []
+    obs = getattr(sample, "observables", None)
+    if obs is not None:
+        names += list(obs.colnames)
+    names += [c for c in sample.catalog.colnames if c not in names]
+    return names
+
+
+def _has_column(sample: Any, col: str) -> bool:
+    return col in _observable_names(sample)
+
+
+def get_observable(sample: Any, col: str) -> np.ndarray:
+    """Return a scalar observable column from ``sample.observables`` or the catalogue.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> class S:  # a minimal sample-like object
+    ...     catalog = Table({"T": [1.0, 2.0]}); observables = None
+    >>> get_observable(S(), "T").tolist()
+    [1.0, 2.0]
+    """
+    obs = getattr(sample, "observables", None)
+    if obs is not None and col in obs.colnames:
+        return np.asarray(obs[col], dtype=float)
+    if col in sample.catalog.colnames:
+        return np.asarray(sample.catalog[col], dtype=float)
+    raise IncompatibleSampleError(
+        f"observable {col!r} not found; available: {_observable_names(sample)}"
+    )
+
+
+def _bands_equal(a: EnergyBands, b: EnergyBands) -> bool:
+    return a == b
