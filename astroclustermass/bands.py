@@ -70,7 +70,7 @@ class EnergyBands:
     def __init__(self, edges: Any, name: str = "custom") -> None:
         if isinstance(edges, u.Quantity):
             try:
-                edges = edges.to_value(u.keV, equivalencies=u.spectral())
+                edges = edges.to_value(u.keV)
             except u.UnitConversionError as err:
                 raise UnitError(f"band edges must be energies; got unit {edges.unit}") from err
         arr = np.array(edges, dtype=float)
@@ -133,7 +133,7 @@ class EnergyBands:
             Index of the first band containing each energy, or -1.
         """
         if isinstance(energy, u.Quantity):
-            energy = energy.to_value(u.keV, equivalencies=u.spectral())
+            energy = energy.to_value(u.keV)
         e = np.asarray(energy, dtype=float)
         idx = np.full(e.shape, -1, dtype=np.int64)
         if self.is_contiguous:

@@ -54,7 +54,7 @@ def check_quantity(value: Any, unit: u.UnitBase | str, name: str, *, assume: boo
             return u.Quantity(value, unit)
         raise UnitError(f"{name} must be an astropy Quantity convertible to {unit}; got {value!r}")
     try:
-        return value.to(unit, equivalencies=u.spectral())
+        return value.to(unit)
     except u.UnitConversionError as err:
         raise UnitError(
             f"{name} has unit {value.unit}, which cannot be converted to {unit}"
