@@ -30,8 +30,6 @@ _LAZY = {
     "MassEstimator": "estimators",
     "MassPrediction": "estimators",
     "ScalingRelation": "estimators",
-    "Attribution": "attribution",
-    "AttributionMap": "attribution",
     "cross_validate": "evaluation",
     "compare": "evaluation",
 }

@@ -9,7 +9,6 @@ from __future__ import annotations
 from .plugins import Registry, hookimpl
 
 _EST = "astroclustermass.estimators"
-_ATT = "astroclustermass.attribution"
 
 BUILTIN_ESTIMATORS: dict[str, tuple[str, str]] = {
     "power_law": (
@@ -44,20 +43,7 @@ BUILTIN_ESTIMATORS: dict[str, tuple[str, str]] = {
     ),
 }
 
-BUILTIN_ATTRIBUTIONS: dict[str, tuple[str, str]] = {
-    "saliency": (
-        f"{_ATT}.saliency:Saliency",
-        "absolute input gradient of the predicted log mass (Ho et al. 2023 Eq. 10)",
-    ),
-    "integrated_gradients": (
-        f"{_ATT}.integrated_gradients:IntegratedGradients",
-        "integrated gradients along a straight path from a baseline (Sundararajan et al. 2017)",
-    ),
-    "analytic_proxy": (
-        f"{_ATT}.analytic:AnalyticProxySaliency",
-        "closed-form saliency of the photon-count proxy (Ho et al. 2023 Eq. 13)",
-    ),
-}
+BUILTIN_ATTRIBUTIONS: dict[str, tuple[str, str]] = {}
 
 
 @hookimpl

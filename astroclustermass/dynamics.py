@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import astropy.units as u
@@ -75,7 +76,7 @@ def _as_float(value: Any, unit: str, name: str) -> float:
     return value
 
 
-def _column(table: Table, name: str, unit: str | None, *, allow_masked: bool = False):
+def _column(table: Any, name: str, unit: str | None, *, allow_masked: bool = False):
     """Column ``name`` as float64 values in ``unit``; NaN/inf raise unless ``allow_masked``."""
     col = table[name]
     if unit is not None and getattr(col, "unit", None) is not None:
@@ -136,8 +137,9 @@ def galaxy_phase_space(
     >>> round(float(v[0]), 1), m is None
     (249.8, True)
     """
-    table = galaxies if isinstance(galaxies, Table) else Table(galaxies)
-    cols = set(table.colnames)
+    # a Table or a mapping of columns is used as is (no copy); anything else via Table
+    table = galaxies if isinstance(galaxies, (Table, Mapping)) else Table(galaxies)
+    cols = set(table.colnames if isinstance(table, Table) else table.keys())
     if {"x_proj", "y_proj"} <= cols:
         x = _column(table, "x_proj", "Mpc")
         y = _column(table, "y_proj", "Mpc")
@@ -167,6 +169,9 @@ def galaxy_phase_space(
             f"the galaxy table needs a 'v_los' (km/s) or 'z_gal' column; it has {sorted(cols)}"
         )
     m_star = _column(table, "m_star", None, allow_masked=True) if "m_star" in cols else None
+    lengths = {len(v), len(x), len(y)} | ({len(m_star)} if m_star is not None else set())
+    if len(lengths) != 1 or v.ndim != 1 or x.ndim != 1 or y.ndim != 1:
+        raise InputError(f"galaxy columns must be 1D and of equal length; got lengths {lengths}")
     return v, x, y, m_star
 
 

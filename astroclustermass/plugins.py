@@ -307,7 +307,7 @@ def _build_registry(kind: str, hook_name: str) -> Registry:
     pm = get_plugin_manager()
     registry = Registry(kind)
     hook = getattr(pm.hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):  # builtins first
+    for impl in hook.get_hookimpls():  # registration order: builtins first
         registry._current_plugin = pm.get_name(impl.plugin) or "unknown"
         impl.function(registry)
     registry._current_plugin = "unknown"

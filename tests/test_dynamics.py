@@ -115,10 +115,10 @@ def test_axis_order_and_alignment(axis, shift):
 
 def test_cuts_and_stellar_mass():
     gal = _galaxies(60, seed=5)
-    extra = Table({"x_proj": [2.2, 0.1, 0.0], "y_proj": [0.5, 0.0, 0.1], "v_los": [0, 4000, 10]})
+    extra = Table({"x_proj": [2.2, 0.1, 0.0], "y_proj": [0.8, 0.0, 0.1], "v_los": [0, 4000, 10]})
     both = Table({c: np.concatenate([gal[c], extra[c]]) for c in gal.colnames})
     cube = DynamicalCube.from_galaxies(both, n=12)
-    # (2.2, 0.5) lies outside R = 2.3, v = 4000 outside |v| <= 3785; the third is kept
+    # (2.2, 0.8) lies outside R = 2.3, v = 4000 outside |v| <= 3785; the third is kept
     assert cube.n_galaxies == len(gal) + 1
     # the stellar-mass cut applies only with an m_star column; NaN (unknown) passes
     m = np.full(len(both), 1e10)
@@ -141,7 +141,9 @@ def test_sky_positions_and_redshifts():
     rho = np.hypot(xi, eta)
     c = np.arctan(rho)
     dec = np.arcsin(np.cos(c) * np.sin(dec0) + eta * np.sin(c) * np.cos(dec0) / rho)
-    ra = ra0 + np.arctan2(xi * np.sin(c), rho * np.cos(dec0) * np.cos(c) - eta * np.sin(dec0) * np.sin(c))
+    ra = ra0 + np.arctan2(
+        xi * np.sin(c), rho * np.cos(dec0) * np.cos(c) - eta * np.sin(dec0) * np.sin(c)
+    )
     z_gal = z_cl + gal["v_los"] * (1 + z_cl) / 299792.458
     sky = Table({"ra": np.degrees(ra) * u.deg, "dec": np.degrees(dec) * u.deg, "z_gal": z_gal})
     v, x, y, m = galaxy_phase_space(sky, center=center, redshift=z_cl)
@@ -186,8 +188,13 @@ def test_bad_inputs():
 
 def test_quantity_columns_and_apertures():
     gal = _galaxies(30, seed=2)
-    q = Table({"x_proj": gal["x_proj"] * u.Mpc, "y_proj": gal["y_proj"] * u.Mpc,
-               "v_los": (gal["v_los"] * u.km / u.s).to(u.m / u.s)})
+    q = Table(
+        {
+            "x_proj": gal["x_proj"] * u.Mpc,
+            "y_proj": gal["y_proj"] * u.Mpc,
+            "v_los": (gal["v_los"] * u.km / u.s).to(u.m / u.s),
+        }
+    )
     a = DynamicalCube.from_galaxies(q, n=10, aperture=2300 * u.kpc, v_max=3785 * u.km / u.s)
     b = DynamicalCube.from_galaxies(gal, n=10)
     assert a.aperture == pytest.approx(2.3)

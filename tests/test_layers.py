@@ -23,6 +23,8 @@ LAYERS = {
     "images": 1,
     "dynamics": 1,
     "sample": 2,
+    "_folds": 2,
+    "_ecsv_fast": 2,
     "plugins": 2,
     "builtin": 2,
     "estimators": 3,

@@ -11,7 +11,30 @@ Examples
 True
 """
 
+import importlib
+from typing import Any
+
 from .base import InputSpec, MassEstimator, check_is_fitted, clone
 from .prediction import MassPrediction
 
-__all__ = ["MassEstimator", "MassPrediction", "InputSpec", "clone", "check_is_fitted"]
+# public name -> submodule, imported on first access
+_LAZY = {
+    "PowerLawEstimator": "scaling",
+    "MultiPropertyEstimator": "scaling",
+    "search_combinations": "scaling",
+    "scatter_table": "scaling",
+    "residual_correlation": "scaling",
+    "ScalingRelation": "relations",
+    "available_relations": "relations",
+    "convert_mass_definition": "relations",
+}
+
+__all__ = ["MassEstimator", "MassPrediction", "InputSpec", "clone", "check_is_fitted", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

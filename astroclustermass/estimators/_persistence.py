@@ -108,7 +108,7 @@ def read_model(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
     ModelFileError
         Missing files, bad JSON, wrong format or version, checksum mismatch.
     """
-    from safetensors import SafetensorsError
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     path = Path(path)
@@ -137,7 +137,7 @@ def read_model(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
         )
     try:
         arrays = load_file(str(arr_path))
-    except (SafetensorsError, OSError, ValueError) as err:
+    except (SafetensorError, OSError, ValueError) as err:
         raise ModelFileError(f"{arr_path} cannot be read: {err}") from err
     saved = str(config.get("package_version", ""))
     if saved.split(".")[:2] != __version__.split(".")[:2]:

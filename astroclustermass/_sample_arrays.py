@@ -1,0 +1,151 @@
+"""Validation of the arrays that make up a ClusterSample, and row normalisation (private, L2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+
+from ._sample_io import LazyArray
+from .bands import EnergyBands, get_bands
+from .exceptions import InputError, UnknownNameError
+
+__all__ = ["SOURCES", "json_default", "normalise_rows", "check_counts", "validate_arrays"]
+
+#: Per-source image kinds, named as the event source labels.
+SOURCES = ("icm", "agn", "background")
+
+
+def json_default(obj: Any) -> Any:
+    """``default=`` hook of `json.dumps` for numpy scalars/arrays and paths.
+
+    Examples
+    --------
+    >>> import json, numpy as np
+    >>> json.dumps({"a": np.int64(3)}, default=json_default)
+    '{"a": 3}'
+    """
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def normalise_rows(key: Any, n: int) -> Any:
+    """Turn an int / slice / mask / index array into a slice or an int64 index array.
+
+    Examples
+    --------
+    >>> normalise_rows(-1, 4).tolist(), normalise_rows([True, False, True, False], 4).tolist()
+    ([3], [0, 2])
+    """
+    if isinstance(key, slice):
+        return key
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        i = int(key)
+        if not -n <= i < n:
+            raise IndexError(f"cluster index {i} out of range for a sample of {n}")
+        return np.array([i % n], dtype=np.int64)
+    arr = np.asarray(key)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise IndexError(f"a boolean mask must have shape ({n},); got {arr.shape}")
+        return np.flatnonzero(arr)
+    if arr.dtype.kind not in "iu":
+        raise IndexError(f"cannot index a ClusterSample with {key!r}")
+    arr = arr.astype(np.int64).reshape(-1)
+    if arr.size and (arr.min() < -n or arr.max() >= n):
+        raise IndexError(f"cluster index out of range for a sample of {n}")
+    return np.where(arr < 0, arr + n, arr)
+
+
+def check_counts(arr: Any, what: str, n: int, n_bands: int) -> Any:
+    """Check an (n, n_bands, npix, npix) count array; return it as int32 (or lazy as is)."""
+    if not isinstance(arr, LazyArray):
+        arr = np.asarray(arr)
+        if arr.dtype.kind == "f":
+            if not np.isfinite(arr).all() or np.any(arr != np.round(arr)):
+                raise InputError(f"{what} must hold integer photon counts")
+        elif arr.dtype.kind not in "iub":
+            raise InputError(f"{what} must hold integer photon counts; got dtype {arr.dtype}")
+        if arr.dtype != np.int32:
+            arr = arr.astype(np.int32)
+    if arr.ndim != 4 or arr.shape[0] != n or arr.shape[1] != n_bands:
+        raise InputError(
+            f"{what} must have shape ({n}, {n_bands}, npix, npix) to match the catalogue "
+            f"and its bands; got {arr.shape}"
+        )
+    return arr
+
+
+def validate_arrays(
+    catalog: Any,
+    images: Mapping[str, Any],
+    band_sets: Mapping[str, Any] | None,
+    source_images: Mapping[str, Mapping[str, Any]] | None,
+    cubes: Any,
+    observables: Any,
+    npix: int | None,
+) -> dict:
+    """Check and normalise the constructor arguments of ``ClusterSample``."""
+    cat = catalog.copy(copy_data=False) if isinstance(catalog, Table) else Table(catalog)
+    if "id" not in cat.colnames:
+        cat.add_column(np.arange(len(cat), dtype=np.int64), name="id", index=0)
+    n = len(cat)
+    if not images:
+        raise InputError("a ClusterSample needs at least one image set, e.g. {'bolometric': arr}")
+    specs = dict(band_sets or {})
+    out_bands: dict[str, EnergyBands] = {}
+    out_images: dict[str, Any] = {}
+    for name, arr in images.items():
+        try:
+            bands = get_bands(specs.get(name, name))
+        except UnknownNameError as err:
+            raise InputError(
+                f"image set {name!r} is not a band preset; pass band_sets={{{name!r}: "
+                "EnergyBands(...)}} to describe its bands"
+            ) from err
+        out_bands[name] = EnergyBands(bands.edges_keV, name=name)
+        out_images[name] = check_counts(arr, f"images[{name!r}]", n, bands.n_bands)
+    first = next(iter(out_images.values()))
+    npix = int(first.shape[-1]) if npix is None else int(npix)
+    for name, arr in out_images.items():
+        if arr.shape[-2:] != (npix, npix):
+            raise InputError(
+                f"images[{name!r}] have {arr.shape[-2:]} pixels; expected ({npix}, {npix})"
+            )
+    out_sources: dict[str, dict[str, Any]] = {}
+    for name, per_source in (source_images or {}).items():
+        if name not in out_images:
+            raise InputError(f"source images for unknown band set {name!r}")
+        out_sources[name] = {}
+        for src, arr in per_source.items():
+            if src not in SOURCES:
+                raise InputError(f"unknown source {src!r}; use one of {SOURCES}")
+            out_sources[name][src] = check_counts(
+                arr, f"source_images[{name!r}][{src!r}]", n, out_bands[name].n_bands
+            )
+    if cubes is not None:
+        if not isinstance(cubes, LazyArray):
+            cubes = np.asarray(cubes, dtype=np.float32)
+        if cubes.ndim != 4 or len(cubes) != n or len(set(cubes.shape[1:])) != 1:
+            raise InputError(f"cubes must have shape ({n}, m, m, m); got {cubes.shape}")
+    if observables is not None:
+        observables = observables if isinstance(observables, Table) else Table(observables)
+        if len(observables) != n:
+            raise InputError(f"observables have {len(observables)} rows but the catalogue has {n}")
+    return {
+        "catalog": cat,
+        "band_sets": out_bands,
+        "images": out_images,
+        "source_images": out_sources,
+        "cubes": cubes,
+        "observables": observables,
+        "npix": npix,
+    }

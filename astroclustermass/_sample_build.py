@@ -1,0 +1,611 @@
+"""Building a ClusterSample from a data directory (private, L2).
+
+The directory layout is that of ``docs/internals.rst``: ``catalog.ecsv``,
+optional ``galaxies.ecsv`` and one event file per cluster. Clusters are split
+into chunks of consecutive catalogue rows; each chunk is processed by a worker
+process (`_process_chunk`): read the events with `EventList.read`, project
+them with `EventList.to_comoving`, bin them with `images.bin_events` for every
+band set (and per source), count ``n_phot``/``n_phot_500c``, and build the
+dynamical cube and scalar dynamics. The main process writes each chunk's rows
+into preallocated arrays or an HDF5 file, so the result does not depend on the
+number of workers or on the order in which chunks finish.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import sys
+import warnings
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+from astropy.table import MaskedColumn, Table
+
+from ._ecsv_fast import read_ecsv
+from ._utils import progress_bar
+from .bands import EnergyBands, get_bands
+from .cosmology import get_cosmology
+from .exceptions import (
+    AstroClusterMassWarning,
+    FileFormatError,
+    InputError,
+    MissingColumnError,
+)
+
+__all__ = ["build_sample", "read_catalog", "resolve_band_sets"]
+
+_SOURCE_CODES = {"icm": 1, "agn": 2, "background": 3}
+_REQUIRED = ("file", "ra", "dec", "redshift")
+_GALAXY_COLUMNS = ("x_proj", "y_proj", "ra", "dec", "v_los", "z_gal", "m_star")
+
+# dynamics settings of Ho et al. (2023), recorded in the sample meta
+_DYNAMICS = {
+    "n_cube": 64,
+    "v_max": 3785.0,
+    "bw_method": 0.15,
+    "m_star_min": 10**9.5,
+    "r_max": 1.25,
+    "v_max_small": 2000.0,
+    "sigma_clip": 3.0,
+    "maxiters": 5,
+    "sigma_method": "gapper",
+}
+
+
+def _read_table(path: Path, what: str) -> Table:
+    if not path.exists():
+        raise FileFormatError(f"{what} {path} does not exist")
+    try:
+        return read_ecsv(path) if path.suffix.lower() == ".ecsv" else Table.read(path)
+    except Exception as err:  # astropy raises many types for unreadable tables
+        raise FileFormatError(f"cannot read {what} {path}: {err}") from err
+
+
+def _values(table: Table, name: str, unit: str | None, path: Path) -> np.ndarray:
+    col = table[name]
+    if unit is not None and getattr(col, "unit", None) is not None:
+        try:
+            vals = u.Quantity(col).to_value(unit)
+        except u.UnitConversionError as err:
+            raise InputError(
+                f"{path}: column {name!r} has unit {col.unit}; expected {unit}"
+            ) from err
+    else:
+        vals = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
+    return np.asarray(vals, dtype=float)
+
+
+def read_catalog(path: Path) -> Table:
+    """Read and check a cluster catalogue (required columns file, ra, dec, redshift).
+
+    Adds ``id`` (row number) when absent and ``log10_m500c`` from ``m500c``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from astropy.table import Table
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "catalog.ecsv"
+    >>> Table({"file": ["a.fits"], "ra": [1.0], "dec": [2.0]}).write(p)
+    >>> read_catalog(p)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    MissingColumnError: catalogue ... lacks the required column 'redshift'
+    """
+    cat = _read_table(path, "catalogue")
+    for name in _REQUIRED:
+        if name not in cat.colnames:
+            raise MissingColumnError(
+                f"catalogue {path} lacks the required column {name!r} (required: "
+                f"{', '.join(_REQUIRED)}; it has {', '.join(cat.colnames)})"
+            )
+    if len(cat) == 0:
+        from .exceptions import EmptyInputError
+
+        raise EmptyInputError(f"catalogue {path} has no rows")
+    for name, unit in (("ra", "deg"), ("dec", "deg"), ("redshift", None)):
+        vals = _values(cat, name, unit, path)
+        bad = ~np.isfinite(vals)
+        if name == "redshift":
+            bad |= vals <= 0
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"catalogue {path}: column {name!r} has {int(bad.sum())} missing/invalid value(s), "
+                f"the first at row {row} ({vals[row]!r})"
+            )
+    if "id" not in cat.colnames:
+        cat.add_column(np.arange(len(cat), dtype=np.int64), name="id", index=0)
+    ids = np.asarray(cat["id"])
+    if len(np.unique(ids)) != len(ids):
+        raise InputError(f"catalogue {path}: the 'id' column has duplicate values")
+    if "log10_m500c" not in cat.colnames and "m500c" in cat.colnames:
+        cat["log10_m500c"] = np.log10(_values(cat, "m500c", None, path))
+    return cat
+
+
+def resolve_band_sets(bands: Any) -> list[EnergyBands]:
+    """Band sets from a name, an `EnergyBands`, a sequence or a dict of them.
+
+    Examples
+    --------
+    >>> [b.name for b in resolve_band_sets(("bolometric", "erosita_3"))]
+    ['bolometric', 'erosita_3']
+    """
+    if isinstance(bands, (str, EnergyBands)):
+        items = [bands]
+    elif isinstance(bands, dict):
+        items = [EnergyBands(get_bands(v).edges_keV, name=k) for k, v in bands.items()]
+    else:
+        items = list(bands)
+    out = [get_bands(b) for b in items]
+    names = [b.name for b in out]
+    if not out or len(set(names)) != len(names):
+        raise InputError(
+            f"band sets need distinct names; got {names}. Name custom bands with "
+            "EnergyBands(edges, name=...) or pass a dict {name: edges}"
+        )
+    return out
+
+
+@dataclass
+class _Config:
+    band_sets: list[EnergyBands]
+    main: int
+    npix: int
+    aperture: float
+    cosmology: Any
+    sources: tuple[str, ...]
+    dynamics: bool
+    dyn: dict = field(default_factory=lambda: dict(_DYNAMICS))
+
+
+def _process_cluster(cfg: _Config, task: dict) -> dict:
+    """Everything computed from one cluster's files (runs in a worker)."""
+    from astropy.coordinates import SkyCoord
+
+    from .events import EventList
+    from .images import bin_events
+
+    try:
+        ev = EventList.read(task["path"])
+    except Exception as err:  # reported with the cluster id; raised or skipped by the caller
+        return {"error": f"{type(err).__name__}: {err}"}
+    center = SkyCoord(task["ra"] * u.deg, task["dec"] * u.deg)
+    x, y = ev.to_comoving(center, task["redshift"], cfg.cosmology)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    energy = ev.energy.to_value(u.keV)
+    labels = getattr(ev, "source", None)
+    out: dict[str, Any] = {"images": [], "source_images": [], "labelled": labels is not None}
+    main_index = None
+    for k, bands in enumerate(cfg.band_sets):
+        bi = bands.band_index(energy)
+        if k == cfg.main:
+            main_index = bi
+        args = (bands.n_bands, cfg.npix, cfg.aperture)
+        out["images"].append(bin_events(x, y, bi, *args))
+        per_source = {}
+        if labels is not None:
+            for src in cfg.sources:
+                m = labels == _SOURCE_CODES[src]
+                per_source[src] = bin_events(x[m], y[m], bi[m], *args)
+        out["source_images"].append(per_source)
+    obs: dict[str, Any] = {"n_phot": int(out["images"][cfg.main].sum())}
+    r500 = task["r500c"]
+    if np.isfinite(r500):
+        inside = (main_index >= 0) & (x * x + y * y <= r500 * r500)
+        obs["n_phot_500c"] = int(np.count_nonzero(inside))
+    if labels is not None:
+        for src, img in out["source_images"][cfg.main].items():
+            obs[f"n_phot_{src}"] = int(img.sum())
+    exposure = getattr(ev, "exposure", None)
+    if isinstance(exposure, u.Quantity):
+        exposure = exposure.to_value(u.s)
+    obs["exposure"] = float(exposure) if exposure is not None else float("nan")
+    if cfg.dynamics:
+        out["cube"], warn = _cluster_dynamics(cfg, task, obs)
+        if warn:
+            out["warning"] = warn
+    out["obs"] = obs
+    return out
+
+
+def _cluster_dynamics(cfg: _Config, task: dict, obs: dict) -> tuple[np.ndarray, str | None]:
+    from .dynamics import DynamicalCube, dynamical_observables
+
+    d = cfg.dyn
+    n = d["n_cube"]
+    gal = task["galaxies"]
+    kw = {
+        "center": (task["ra"], task["dec"]),
+        "redshift": task["redshift"],
+        "cosmology": cfg.cosmology,
+    }
+    if gal is None or len(next(iter(gal.values()))) == 0:
+        obs.update(n_gal=0, sigma_v=float("nan"), n_gal_cylinder=0)
+        return np.zeros((n, n, n), np.float32), "no galaxies"
+    dyn = dynamical_observables(
+        gal,
+        **kw,
+        r_max=d["r_max"],
+        v_max=d["v_max_small"],
+        sigma_clip=d["sigma_clip"],
+        maxiters=d["maxiters"],
+        method=d["sigma_method"],
+        aperture=cfg.aperture,
+        v_cut=d["v_max"],
+        m_star_min=d["m_star_min"],
+    )
+    obs.update(dyn)
+    try:
+        cube = DynamicalCube.from_galaxies(
+            gal,
+            **kw,
+            n=n,
+            aperture=cfg.aperture,
+            v_max=d["v_max"],
+            bw_method=d["bw_method"],
+            m_star_min=d["m_star_min"],
+        )
+    except InputError as err:
+        return np.zeros((n, n, n), np.float32), str(err)
+    return cube.data, None
+
+
+def _mp_context() -> Any:
+    """``fork`` on Linux (fast start, works from scripts without a ``__main__`` guard; the
+    workers use only numpy/astropy, which are fork-safe), else the platform default."""
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def _process_chunk(cfg: _Config, tasks: list[dict]) -> list[dict]:
+    return [_process_cluster(cfg, t) for t in tasks]
+
+
+def _galaxy_groups(directory: Path, name: str, catalog: Table) -> list[dict | None] | None:
+    """Per catalogue row, a dict of that cluster's galaxy columns (None if no file)."""
+    path = directory / name
+    if not path.exists():
+        return None
+    gal = _read_table(path, "galaxy table")
+    if "cluster_id" not in gal.colnames:
+        raise MissingColumnError(
+            f"galaxy table {path} lacks the column 'cluster_id' (matching catalogue 'id')"
+        )
+    cols = [c for c in _GALAXY_COLUMNS if c in gal.colnames]
+    cid = np.asarray(gal["cluster_id"])
+    order = np.argsort(cid, kind="stable")
+    cid = cid[order]
+    data = {}
+    for c in cols:
+        col = gal[c]
+        vals = u.Quantity(col)[order] if getattr(col, "unit", None) is not None else None
+        if vals is None:
+            vals = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)[order]
+        data[c] = vals
+    ids = np.asarray(catalog["id"])
+    lo = np.searchsorted(cid, ids, side="left")
+    hi = np.searchsorted(cid, ids, side="right")
+    return [{c: v[a:b] for c, v in data.items()} for a, b in zip(lo.tolist(), hi.tolist())]
+
+
+class _MemorySink:
+    """Collects chunk results into preallocated arrays."""
+
+    def __init__(self, n: int, cfg: _Config) -> None:
+        self.n, self.cfg = n, cfg
+        self.images = [
+            np.zeros((n, b.n_bands, cfg.npix, cfg.npix), np.int32) for b in cfg.band_sets
+        ]
+        self.source_images: list[dict[str, np.ndarray]] = [{} for _ in cfg.band_sets]
+        n_cube = cfg.dyn["n_cube"]
+        self.cubes = np.zeros((n, n_cube, n_cube, n_cube), np.float32) if cfg.dynamics else None
+
+    def _source_array(self, k: int, src: str) -> Any:
+        if src not in self.source_images[k]:
+            b = self.cfg.band_sets[k]
+            self.source_images[k][src] = np.zeros(
+                (self.n, b.n_bands, self.cfg.npix, self.cfg.npix), np.int32
+            )
+        return self.source_images[k][src]
+
+    def put(self, row: int, res: dict) -> None:
+        for k, img in enumerate(res["images"]):
+            self.images[k][row] = img
+            for src, simg in res["source_images"][k].items():
+                self._source_array(k, src)[row] = simg
+        if self.cubes is not None:
+            self.cubes[row] = res["cube"]
+
+
+class _H5Sink(_MemorySink):
+    """Writes chunk results straight into datasets of an open HDF5 file."""
+
+    def __init__(self, n: int, cfg: _Config, f: Any) -> None:
+        from ._sample_io import create_array
+
+        self.n, self.cfg, self.f = n, cfg, f
+        self._create = create_array
+        grp = f.create_group("images")
+        self.images = [
+            create_array(grp, b.name, (n, b.n_bands, cfg.npix, cfg.npix), np.int32, "gzip", None)
+            for b in cfg.band_sets
+        ]
+        self.source_images = [{} for _ in cfg.band_sets]
+        n_cube = cfg.dyn["n_cube"]
+        self.cubes = (
+            create_array(f, "cubes", (n, n_cube, n_cube, n_cube), np.float32, "lzf", None)
+            if cfg.dynamics
+            else None
+        )
+
+    def _source_array(self, k: int, src: str) -> Any:
+        if src not in self.source_images[k]:
+            b = self.cfg.band_sets[k]
+            grp = self.f.require_group(f"source_images/{b.name}")
+            self.source_images[k][src] = self._create(
+                grp, src, (self.n, b.n_bands, self.cfg.npix, self.cfg.npix), np.int32, "gzip", None
+            )
+        return self.source_images[k][src]
+
+
+def _observables_table(ids: np.ndarray, obs_rows: list[dict]) -> Table:
+    """One row per cluster; counts are int64 (masked where undefined), sigma_v km/s, exposure s."""
+    keys: list[str] = []
+    for row in obs_rows:
+        keys += [k for k in row if k not in keys]
+    order = ["n_phot", "n_phot_500c", "n_phot_icm", "n_phot_agn", "n_phot_background",
+             "n_gal", "sigma_v", "n_gal_cylinder", "exposure"]  # fmt: skip
+    keys = [k for k in order if k in keys] + [k for k in keys if k not in order]
+    table = Table({"id": ids})
+    units = {"sigma_v": u.km / u.s, "exposure": u.s}
+    for k in keys:
+        vals = [r.get(k) for r in obs_rows]
+        missing = np.array([v is None for v in vals], dtype=bool)
+        if any(isinstance(v, float) for v in vals):
+            table[k] = np.array([np.nan if v is None else v for v in vals], dtype=float)
+        else:
+            data = np.array([0 if v is None else v for v in vals], dtype=np.int64)
+            table[k] = MaskedColumn(data, mask=missing) if missing.any() else data
+        if k in units:
+            table[k].unit = units[k]
+    return table
+
+
+def build_sample(
+    cls: type,
+    directory: Any,
+    *,
+    bands,
+    npix,
+    aperture,
+    dynamics,
+    cosmology,
+    n_jobs,
+    progress,
+    catalog,
+    galaxies,
+    on_error,
+    sources,
+    path,
+    overwrite,
+):
+    """Implementation of `ClusterSample.build`."""
+    from ._utils import atomic_write
+    from .version import __version__
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileFormatError(f"data directory {directory} does not exist")
+    if on_error not in ("raise", "skip"):
+        raise InputError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
+    bad_src = [s for s in sources if s not in _SOURCE_CODES]
+    if bad_src:
+        raise InputError(f"unknown source(s) {bad_src}; use {tuple(_SOURCE_CODES)}")
+    if hasattr(aperture, "to_value"):
+        aperture = aperture.to_value(u.Mpc)
+    aperture, npix = float(aperture), int(npix)
+    if not (aperture > 0 and npix > 0):
+        raise InputError(f"aperture and npix must be positive; got {aperture}, {npix}")
+    band_sets = resolve_band_sets(bands)
+    bolo = get_bands("bolometric")
+    main = next((k for k, b in enumerate(band_sets) if b.name == "bolometric" or b == bolo), 0)
+    cosmo = get_cosmology(cosmology)
+    cat = read_catalog(directory / catalog)
+    n = len(cat)
+    groups = _galaxy_groups(directory, galaxies, cat) if dynamics else None
+    cfg = _Config(band_sets, main, npix, aperture, cosmo, tuple(sources), groups is not None)
+    ra = _values(cat, "ra", "deg", directory / catalog)
+    dec = _values(cat, "dec", "deg", directory / catalog)
+    z = _values(cat, "redshift", None, directory / catalog)
+    r500 = (
+        _values(cat, "r500c", "Mpc", directory / catalog)
+        if "r500c" in cat.colnames
+        else np.full(n, np.nan)
+    )
+    ids = np.asarray(cat["id"])
+    files = [str(f) for f in np.asarray(cat["file"])]
+    failed: dict[int, str] = {}
+    tasks = []
+    for i in range(n):
+        p = directory / files[i]
+        if not p.is_file():
+            failed[i] = f"event file {p} does not exist"
+        tasks.append(
+            {
+                "row": i,
+                "path": str(p),
+                "ra": ra[i],
+                "dec": dec[i],
+                "redshift": z[i],
+                "r500c": r500[i],
+                "galaxies": None if groups is None else groups[i],
+            }
+        )
+    if failed and on_error == "raise":
+        _raise_failed(failed, ids)
+    todo = [t for t in tasks if t["row"] not in failed]
+    n_jobs = (os.cpu_count() or 1) if n_jobs in (None, -1) else max(1, int(n_jobs))
+    size = max(1, min(32, math.ceil(len(todo) / (n_jobs * 8)))) if todo else 1
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    obs_rows: list[dict | None] = [None] * n
+    no_cube: list[Any] = []
+
+    def consume(sink: _MemorySink, chunk: list[dict], results: list[dict]) -> None:
+        for task, res in zip(chunk, results):
+            i = task["row"]
+            if "error" in res:
+                failed[i] = f"cannot read event file {task['path']}: {res['error']}"
+                continue
+            sink.put(i, res)
+            obs_rows[i] = res["obs"]
+            if res.get("warning"):
+                no_cube.append(ids[i])
+
+    def run(sink: _MemorySink) -> None:
+        bar = progress_bar(
+            total=len(todo), progress=progress, desc="Building sample", unit="cluster"
+        )
+        try:
+            if n_jobs == 1 or len(chunks) <= 1:
+                for chunk in chunks:
+                    consume(sink, chunk, _process_chunk(cfg, chunk))
+                    bar.update(len(chunk))
+                    if failed and on_error == "raise":
+                        break
+            else:
+                ctx = _mp_context()
+                ex = ProcessPoolExecutor(min(n_jobs, len(chunks)), mp_context=ctx)
+                try:
+                    # at most 2 chunks per worker in flight: bounded memory even when the
+                    # main process (writing/compressing) is slower than the workers
+                    queue = list(reversed(chunks))
+                    pending: dict = {}
+                    while queue or pending:
+                        while queue and len(pending) < 2 * n_jobs:
+                            chunk = queue.pop()
+                            pending[ex.submit(_process_chunk, cfg, chunk)] = chunk
+                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            chunk = pending.pop(fut)
+                            consume(sink, chunk, fut.result())
+                            bar.update(len(chunk))
+                        del done, fut
+                        if failed and on_error == "raise":
+                            break
+                finally:
+                    ex.shutdown(wait=True, cancel_futures=True)
+        finally:
+            bar.close()
+        if failed and on_error == "raise":
+            _raise_failed(failed, ids)
+
+    meta = {
+        "build": {
+            "directory": str(directory.resolve()),
+            "catalog": catalog,
+            "galaxies": galaxies if groups is not None else None,
+            "bands": [b.name for b in band_sets],
+            "main_band_set": band_sets[main].name,
+            "npix": npix,
+            "aperture": aperture,
+            "sources": list(sources),
+            "dynamics": groups is not None,
+            **({k: v for k, v in _DYNAMICS.items()} if groups is not None else {}),
+        },
+        "package_version": __version__,
+    }
+
+    def finish(sink: _MemorySink, images: list, source_images: list, cubes: Any) -> Any:
+        keep = np.array([i not in failed for i in range(n)])
+        if failed:
+            warnings.warn(
+                f"skipped {len(failed)} cluster(s) whose event files are missing or unreadable: "
+                f"ids {[ids[i].item() for i in sorted(failed)]}",
+                AstroClusterMassWarning,
+                stacklevel=4,
+            )
+            meta["build"]["skipped_ids"] = [ids[i].item() for i in sorted(failed)]
+        if no_cube:
+            zero = sorted(i.item() for i in no_cube)
+            warnings.warn(
+                f"{len(zero)} cluster(s) have too few galaxies for a dynamical cube and got an "
+                f"all-zero cube: ids {zero[:20]}{' ...' if len(zero) > 20 else ''}",
+                AstroClusterMassWarning,
+                stacklevel=4,
+            )
+            meta["build"]["zero_cube_ids"] = zero
+        kept = np.flatnonzero(keep)
+        obs = _observables_table(ids[kept], [obs_rows[i] for i in kept])
+        sample = cls(
+            cat,
+            {b.name: images[k] for k, b in enumerate(band_sets)},
+            {b.name: b for b in band_sets},
+            source_images={
+                b.name: source_images[k] for k, b in enumerate(band_sets) if source_images[k]
+            },
+            cubes=cubes,
+            observables=None,
+            npix=npix,
+            aperture=aperture,
+            cosmology=cosmo,
+            meta=meta,
+        )
+        if failed:
+            sample = sample[kept]
+        sample._observables = obs
+        return sample
+
+    if path is None:
+        sink = _MemorySink(n, cfg)
+        run(sink)
+        return finish(sink, sink.images, sink.source_images, sink.cubes)
+    return _build_to_file(cls, Path(path), overwrite, n, cfg, run, finish, atomic_write)
+
+
+def _build_to_file(cls, path, overwrite, n, cfg, run, finish, atomic_write):
+    import h5py
+
+    from ._sample_io import LazyArray, write_header, write_table
+
+    with atomic_write(path, overwrite=overwrite) as tmp:
+        work = tmp.with_name(tmp.name + ".build")
+        try:
+            with h5py.File(work, "w") as f:
+                sink = _H5Sink(n, cfg, f)
+                run(sink)
+                names = [(k, b.name) for k, b in enumerate(cfg.band_sets)]
+            lazy = [LazyArray(work, f"images/{name}") for _, name in names]
+            lazy_src = [
+                {s: LazyArray(work, f"source_images/{name}/{s}") for s in sink.source_images[k]}
+                for k, name in names
+            ]
+            cubes = LazyArray(work, "cubes") if cfg.dynamics else None
+            sample = finish(sink, lazy, lazy_src, cubes)
+            if len(sample) == n:  # nothing skipped: add the tables and header in place
+                with h5py.File(work, "a") as f:
+                    write_header(f, sample._header())
+                    write_table(f, "catalog", sample.catalog)
+                    write_table(f, "observables", sample.observables)
+                os.replace(work, tmp)
+            else:  # copy the kept rows into a fresh file
+                sample.write(tmp, overwrite=True)
+        finally:
+            work.unlink(missing_ok=True)
+    return cls.read(path, lazy=True)
+
+
+def _raise_failed(failed: dict[int, str], ids: np.ndarray) -> None:
+    i = min(failed)
+    more = f" ({len(failed) - 1} more cluster(s) failed too)" if len(failed) > 1 else ""
+    raise FileFormatError(
+        f"cluster id {ids[i].item()} (catalogue row {i}): {failed[i]}{more}. Fix or remove the "
+        "file, or pass on_error='skip' to build without it"
+    )

@@ -1,0 +1,377 @@
+"""The ``astroclustermass`` command line: a thin layer over the public API.
+
+::
+
+    astroclustermass simulate --n-clusters 600 --seed 0 --out mock/
+    astroclustermass build mock/ --out sample.h5 --npix 64
+    astroclustermass train multiband_cnn --sample sample.h5 --out model/ --param max_epochs=50
+    astroclustermass predict model/ --sample sample.h5 --out predictions.ecsv
+    astroclustermass benchmark --preset quick
+    astroclustermass plugins
+
+Errors the package raises on purpose (`~astroclustermass.exceptions.AstroClusterMassError`)
+print one line to standard error and exit with status 2; ``--debug`` shows the
+traceback instead.
+
+Examples
+--------
+>>> main(["--version"])  # doctest: +ELLIPSIS
+astroclustermass ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .exceptions import AstroClusterMassError, InputError
+from .version import __version__
+
+__all__ = ["main", "build_parser"]
+
+PROG = "astroclustermass"
+
+
+def _parse_value(text: str) -> Any:
+    """Interpret a ``--param`` value: JSON / Python literal, else the string itself."""
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(text)
+        except (ValueError, SyntaxError):
+            continue
+    lowered = text.lower()
+    if lowered in {"true", "false"}:
+        return lowered == "true"
+    if lowered in {"none", "null"}:
+        return None
+    return text
+
+
+def _parse_params(items: Sequence[str] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--param expects key=value; got {item!r}")
+        params[key.strip()] = _parse_value(value.strip())
+    return params
+
+
+def _folds(text: str) -> str | int:
+    if text == "octant":
+        return text
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--folds must be 'octant' or an integer >= 2; got {text!r}"
+        ) from None
+    if k < 2:
+        raise argparse.ArgumentTypeError(f"--folds needs at least 2 folds; got {k}")
+    return k
+
+
+def _exposure(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _progress(args: argparse.Namespace) -> bool | None:
+    return False if getattr(args, "quiet", False) else None
+
+
+# ------------------------------------------------------------------ commands
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import MockUniverse
+
+    universe = MockUniverse(args.n_clusters, seed=args.seed, exposure=args.exposure)
+    out = universe.write(
+        args.out, n_jobs=args.n_jobs, progress=_progress(args), overwrite=args.overwrite
+    )
+    print(f"wrote {args.n_clusters} clusters to {out or args.out}")
+    if args.report:
+        from .simulate import calibration_report
+
+        print(calibration_report(args.out))
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .sample import ClusterSample
+
+    sample = ClusterSample.build(
+        args.directory,
+        bands=tuple(args.bands),
+        npix=args.npix,
+        aperture=args.aperture,
+        dynamics=not args.no_dynamics,
+        n_jobs=args.n_jobs,
+        progress=_progress(args),
+        on_error=args.on_error,
+        path=args.out,
+        overwrite=args.overwrite,
+    )
+    print(f"wrote {sample!r} to {args.out}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .estimators import MassEstimator
+    from .sample import ClusterSample
+
+    params = _parse_params(args.param)
+    estimator = MassEstimator.from_name(args.name, **params)
+    sample = ClusterSample.read(args.sample)
+    estimator.fit(sample, progress=_progress(args))
+    path = estimator.save(args.out)
+    print(f"trained {estimator!r} on {len(sample)} clusters; saved to {path}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from ._utils import atomic_write
+    from .estimators import MassEstimator
+    from .sample import ClusterSample
+
+    estimator = MassEstimator.load(args.model)
+    sample = ClusterSample.read(args.sample)
+    prediction = estimator.predict(sample, progress=_progress(args))
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise InputError(f"{out} exists; pass --overwrite to replace it")
+    with atomic_write(out) as tmp:
+        prediction.write(tmp, format="ascii.ecsv", overwrite=True)
+    print(f"wrote {len(prediction)} predictions to {out}")
+    if prediction.has_truth:
+        from .evaluation.metrics import summarize
+
+        s = summarize(prediction)
+        print(
+            f"scatter {s['scatter_dex']:.4f} dex ({s['scatter_percent']:.2f}%), "
+            f"bias {s['bias_dex']:+.4f} dex"
+        )
+    return 0
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    from .benchmarks.pipeline import format_table, run_benchmark
+
+    result = run_benchmark(
+        data=args.data,
+        simulate=args.simulate,
+        estimators=args.estimators,
+        folds=args.folds,
+        npix=args.npix,
+        epochs=args.epochs,
+        device=args.device,
+        out=args.out,
+        preset=args.preset,
+        seed=args.seed,
+        n_jobs=args.n_jobs,
+        progress=_progress(args),
+    )
+    print(format_table(result.table))
+    print(f"\nreport: {result.report}  (total {sum(result.timings.values()):.0f} s)")
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import attribution_registry, estimator_registry, list_plugins
+
+    print("plugins:")
+    for p in list_plugins():
+        version = f" {p['version']}" if p["version"] else ""
+        status = "" if p["status"] == "loaded" else f"  [{p['status']}]"
+        print(f"  {p['name']}{version}{status}")
+    for title, registry in (
+        ("estimators", estimator_registry()),
+        ("attributions", attribution_registry()),
+    ):
+        print(f"{title}:")
+        described = registry.describe()
+        width = max((len(n) for n in described), default=0)
+        for name, text in described.items():
+            try:
+                origin = registry.entry(name).plugin
+            except AstroClusterMassError as err:  # a plugin whose class cannot be imported
+                origin = f"unavailable: {err}"
+            tail = f"  (from {origin})" if origin and origin != "builtin" else ""
+            print(f"  {name:<{width}}  {text}{tail}")
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``astroclustermass`` command.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["plugins"]).command
+    'plugins'
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Galaxy-cluster masses from X-ray photon event lists.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("simulate", help="write a mock universe (event files + catalogues)")
+    p.add_argument("--n-clusters", type=int, required=True, help="number of clusters")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument(
+        "--exposure",
+        type=_exposure,
+        default="paper",
+        help="exposure in seconds or a preset name (paper, efeds, erass1, erass4)",
+    )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="print the calibration report against Ho et al. (2023) Tables 1 and 3",
+    )
+    p.add_argument("--n-jobs", type=int, default=2, help="worker processes (2)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing directory")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("build", help="build a ClusterSample (HDF5) from a data directory")
+    p.add_argument("directory", help="directory with catalog.ecsv, events/ and galaxies.ecsv")
+    p.add_argument("--out", required=True, help="output HDF5 file, e.g. sample.h5")
+    p.add_argument(
+        "--bands",
+        nargs="+",
+        default=["bolometric", "erosita_3"],
+        help="band presets to image (bolometric erosita_3)",
+    )
+    p.add_argument("--npix", type=int, default=128, help="pixels per image side (128)")
+    p.add_argument(
+        "--aperture", type=float, default=2.3, help="image half-width in comoving h^-1 Mpc (2.3)"
+    )
+    p.add_argument("--no-dynamics", action="store_true", help="skip galaxy cubes and dynamics")
+    p.add_argument(
+        "--on-error",
+        choices=["raise", "skip"],
+        default="raise",
+        help="what to do with a missing/corrupt event file (raise)",
+    )
+    p.add_argument("--n-jobs", type=int, default=2, help="worker processes (2)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("train", help="fit a registered estimator and save it")
+    p.add_argument("name", help="estimator name (see `astroclustermass plugins`)")
+    p.add_argument("--sample", required=True, help="training sample (HDF5)")
+    p.add_argument("--out", required=True, help="model directory to write")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="hyper-parameter, repeatable (values parsed as JSON/Python literals)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("predict", help="predict masses with a saved model")
+    p.add_argument("model", help="model directory written by `train`")
+    p.add_argument("--sample", required=True, help="sample (HDF5)")
+    p.add_argument("--out", required=True, help="output ECSV table")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser(
+        "benchmark",
+        help="reproduce Ho et al. (2023) Table 3 and Figure 4 on the mock or your data",
+        description="Simulate (or reuse) a mock universe or read --data, build the sample, "
+        "cross-validate the scalar proxies and the CNNs, and write a report.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument(
+        "--data", help="your data directory (catalog.ecsv + events/ [+ galaxies.ecsv])"
+    )
+    src.add_argument(
+        "--simulate",
+        type=int,
+        metavar="N",
+        help="simulate N clusters (default: the preset's number)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=["quick", "paper"],
+        default="quick",
+        help="quick: minutes on a laptop CPU (default); paper: Ho et al. settings",
+    )
+    p.add_argument("--estimators", nargs="+", help="estimators to cross-validate (preset's list)")
+    p.add_argument("--folds", type=_folds, help="'octant' or a number of random folds")
+    p.add_argument("--npix", type=int, help="pixels per image side (preset's value)")
+    p.add_argument("--epochs", type=int, help="maximum training epochs (preset's value)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:n] (auto)")
+    p.add_argument("--out", default="acm-benchmark", help="output directory (acm-benchmark)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--n-jobs", type=int, default=2, help="worker processes for simulate/build (2)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_benchmark)
+
+    p = sub.add_parser("plugins", help="list plugins, estimators and attribution methods")
+    p.set_defaults(func=_cmd_plugins)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on an error the package reports (bad input, unknown
+        name, missing file) or a usage error.
+
+    Examples
+    --------
+    >>> main(["train", "no_such_estimator", "--sample", "s.h5", "--out", "m"])
+    2
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except AstroClusterMassError as err:
+        if args.debug:
+            raise
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except FileExistsError as err:
+        if args.debug:
+            raise
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

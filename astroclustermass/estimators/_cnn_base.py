@@ -1,0 +1,526 @@
+"""`ImageCNNEstimator`: the shared base of every image-based neural-network estimator.
+
+It turns a `~astroclustermass.ClusterSample` into network inputs with
+transforms fitted on the training data only — the redshift normalisation of
+Ho et al. (2023) Eq. 1, the log scaling of Eq. 2 and a per-channel
+standardisation — splits a validation set off the training fold for early
+stopping (never the test fold), trains with `~.training.Trainer`, and saves
+the fitted transforms with the weights.
+
+Subclasses set ``name`` and override, as needed,
+
+* ``_build_network(input_shapes) -> nn.Module`` (default: `HoCNN`),
+* ``_make_inputs(sample, fit) -> dict[str, ndarray]`` (default: the images of
+  ``bands``; call ``super()`` and add ``'cube'`` or ``'redshift'``),
+* ``input_spec()``.
+
+Class defaults of hyper-parameters are changed without repeating the
+signature with the `with_defaults` class decorator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..bands import get_bands
+from ..exceptions import BandMismatchError, InputError, ModelFileError
+from ._params import Interval, Options
+from .base import InputSpec, MassEstimator, check_is_fitted
+
+__all__ = ["ImageCNNEstimator", "with_defaults", "sample_images", "flat_mass_weights"]
+
+
+def with_defaults(**defaults: Any):
+    """Class decorator: the parent's ``__init__`` with other default values.
+
+    The new ``__init__`` has the parent's signature (so ``get_params`` and
+    ``repr`` work) with the given defaults replaced.
+
+    Examples
+    --------
+    >>> class A:
+    ...     def __init__(self, bands="bolometric", lr=1e-3):
+    ...         self.bands, self.lr = bands, lr
+    >>> @with_defaults(bands="erosita_3")
+    ... class B(A):
+    ...     pass
+    >>> B().bands, B(lr=0.1).lr
+    ('erosita_3', 0.1)
+    >>> import inspect
+    >>> str(inspect.signature(B.__init__))
+    "(self, bands='erosita_3', lr=0.001)"
+    """
+
+    def decorate(cls):
+        parent_init = cls.__init__
+        sig = inspect.signature(parent_init)
+        unknown = set(defaults) - set(sig.parameters)
+        if unknown:
+            raise TypeError(f"{cls.__name__}: no parameters {sorted(unknown)} to give defaults")
+        new_sig = sig.replace(
+            parameters=[
+                p.replace(default=defaults[p.name]) if p.name in defaults else p
+                for p in sig.parameters.values()
+            ]
+        )
+
+        def __init__(self, *args, **kwargs):
+            bound = new_sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            parent_init(**bound.arguments)
+
+        __init__.__signature__ = new_sig
+        __init__.__doc__ = parent_init.__doc__
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = __init__
+        return cls
+
+    return decorate
+
+
+def sample_images(sample: Any, bands: Any) -> np.ndarray:
+    """The raw count images ``(N, n_band, npix, npix)`` of ``sample`` in ``bands``.
+
+    Raises
+    ------
+    BandMismatchError
+        When the sample holds no images in these bands.
+
+    Examples
+    --------
+    >>> from astroclustermass.sample import ClusterSample
+    >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
+    ...                               images={"bolometric": np.ones((1, 1, 4, 4))})
+    >>> sample_images(s, "bolometric").shape
+    (1, 1, 4, 4)
+    """
+    bands = get_bands(bands)
+    band_sets = getattr(sample, "band_sets", None) or {}
+    if not any(value == bands for value in band_sets.values()):
+        have = ", ".join(f"{k} {v.labels}" for k, v in band_sets.items()) or "none"
+        raise BandMismatchError(
+            f"the sample has no images in the bands {bands.name} {bands.labels} (it has: "
+            f"{have}); rebuild it with ClusterSample.build(..., bands=[{bands.name!r}, ...])"
+        )
+    return np.asarray(sample.images(bands))
+
+
+def flat_mass_weights(log_mass: np.ndarray, n_bins: int = 10, edges=None) -> np.ndarray:
+    """Weights that flatten the distribution of ``log_mass`` (Krippendorf et al. 2023, Sec. 4).
+
+    Each cluster gets ``1 / (number of clusters in its mass bin)``, normalised
+    to mean 1, so every mass bin carries the same total weight.
+
+    Examples
+    --------
+    >>> w = flat_mass_weights(np.array([13.6, 13.7, 13.65, 14.9]), n_bins=2)
+    >>> w.round(3).tolist()
+    [0.667, 0.667, 0.667, 2.0]
+    """
+    m = np.asarray(log_mass, dtype=float)
+    if edges is None:
+        edges = np.linspace(m.min(), m.max(), int(n_bins) + 1)
+    idx = np.clip(np.searchsorted(edges, m, side="right") - 1, 0, len(edges) - 2)
+    counts = np.bincount(idx, minlength=len(edges) - 1).astype(float)
+    w = 1.0 / counts[idx]
+    return w / w.mean()
+
+
+class ImageCNNEstimator(MassEstimator):
+    """Base class of CNN mass estimators on photon-count images.
+
+    Parameters
+    ----------
+    bands : str or `EnergyBands`
+        Energy bands of the input images (a preset name or bands); the sample
+        must hold images in exactly these bands.
+    network_params : dict or None
+        Extra keyword arguments for the network constructor (e.g.
+        ``{"conv": (16, 8, 16, 8)}``); None for the defaults.
+    dropout : float
+        Dropout after each hidden dense layer.
+    loss : {'mse', 'mae', 'nll'}
+        ``'nll'`` makes the network predict a σ per cluster.
+    lr, weight_decay, batch_size, max_epochs, patience : optional
+        Optimiser and early-stopping settings (see `Trainer`). The default
+        ``weight_decay=2e-4`` reproduces the papers' Keras ``l2(1e-4)``.
+    augment, tta : bool
+        D4 rotation/flip augmentation in training / averaging in prediction.
+    normalise_redshift : bool
+        Apply Eq. 1 of Ho et al. (2023) (`~astroclustermass.images.RedshiftNormalizer`,
+        fitted on the training clusters).
+    log_scale : bool
+        Apply Eq. 2, ``log10(n + 1)``.
+    standardise : bool
+        Subtract the training mean and divide by the training standard
+        deviation of each channel.
+    sample_weighting : None or 'flat'
+        ``'flat'`` weights training clusters to a uniform mass distribution.
+    validation_fraction : float
+        Fraction of the training sample held out for early stopping when
+        ``fit`` gets no ``validation`` sample.
+    device : str
+        ``'auto'`` (CUDA when available), ``'cpu'`` or ``'cuda[:n]'``.
+    seed : int
+        Seeds the weight initialisation, the validation split, shuffling,
+        augmentation and dropout.
+    checkpoint_dir : path-like or None
+        Directory for per-epoch training checkpoints; with it,
+        ``fit(sample, resume=True)`` continues an interrupted fit.
+    num_threads : int or None
+        CPU threads used by torch during fit/predict (None: torch's default).
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The trained network (on the CPU after loading).
+    history_ : `TrainHistory`
+        Per-epoch losses; ``plot_history()`` draws them.
+    transforms_ : dict
+        Fitted input and target transforms (JSON-safe).
+    input_shapes_ : dict
+        Shape of each network input without the sample axis.
+    sigma_ : float
+        Scatter (dex) of the validation residuals, returned as σ of every
+        cluster by models without a per-cluster σ.
+    """
+
+    #: Network outputs: 1 (MSE/MAE) or 2 (NLL: mu, log sigma); see ``_n_outputs``.
+    wants_validation: ClassVar[bool] = True
+    #: Whether the network also receives the (standardised) redshift.
+    redshift_input: ClassVar[bool] = False
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "network_params": [None, dict],
+        "dropout": [Interval(float, 0, 1, closed="left")],
+        "loss": [Options({"mse", "mae", "nll"})],
+        "lr": [Interval(float, 0, None, closed="neither")],
+        "weight_decay": [Interval(float, 0, None, closed="left")],
+        "batch_size": [Interval(int, 1, None)],
+        "max_epochs": [Interval(int, 0, None)],
+        "patience": [Interval(int, 1, None)],
+        "augment": ["boolean"],
+        "tta": ["boolean"],
+        "normalise_redshift": ["boolean"],
+        "log_scale": ["boolean"],
+        "standardise": ["boolean"],
+        "sample_weighting": [None, Options({"flat"})],
+        "validation_fraction": [Interval(float, 0, 1, closed="left")],
+        "seed": [Interval(int, 0, None)],
+        "checkpoint_dir": [None, str, Path],
+        "num_threads": [None, Interval(int, 1, None)],
+    }
+
+    def __init__(
+        self,
+        bands: Any = "bolometric",
+        network_params: dict | None = None,
+        dropout: float = 0.0,
+        loss: str = "mse",
+        lr: float = 1e-3,
+        weight_decay: float = 2e-4,
+        batch_size: int = 50,
+        max_epochs: int = 200,
+        patience: int = 20,
+        augment: bool = False,
+        tta: bool = False,
+        normalise_redshift: bool = True,
+        log_scale: bool = True,
+        standardise: bool = True,
+        sample_weighting: str | None = None,
+        validation_fraction: float = 0.1,
+        device: str = "auto",
+        seed: int = 0,
+        checkpoint_dir: str | Path | None = None,
+        num_threads: int | None = None,
+    ) -> None:
+        self.bands = bands
+        self.network_params = network_params
+        self.dropout = dropout
+        self.loss = loss
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.augment = augment
+        self.tta = tta
+        self.normalise_redshift = normalise_redshift
+        self.log_scale = log_scale
+        self.standardise = standardise
+        self.sample_weighting = sample_weighting
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.seed = seed
+        self.checkpoint_dir = checkpoint_dir
+        self.num_threads = num_threads
+
+    # ------------------------------------------------------------ hooks
+    @property
+    def _n_outputs(self) -> int:
+        return 2 if self.loss == "nll" else 1
+
+    def input_spec(self) -> InputSpec:
+        """Images in ``bands`` and the redshift (for Eq. 1)."""
+        return InputSpec(bands=[self.bands], redshift=True)
+
+    def _build_network(self, input_shapes: dict[str, tuple]):
+        """The network for inputs of these shapes (default: `HoCNN`)."""
+        from .networks import HoCNN
+
+        c, h, w = input_shapes["image"]
+        if h != w:
+            raise InputError(f"{type(self).__name__} needs square images; got {h}x{w}")
+        params = {"dropout": float(self.dropout), **(self.network_params or {})}
+        return HoCNN(in_channels=c, npix=h, n_outputs=self._n_outputs, **params)
+
+    def _make_inputs(self, sample: Any, fit: bool) -> dict[str, np.ndarray]:
+        """Network inputs of ``sample``; ``fit=True`` fits the transforms first."""
+        images = sample_images(sample, self.bands).astype(np.float64)
+        z = np.asarray(sample.catalog["redshift"], dtype=float)
+        if fit:
+            self.transforms_ = {}
+        tr = self.transforms_
+        if self.normalise_redshift:
+            from ..images import RedshiftNormalizer
+
+            if fit:
+                totals = images.reshape(len(images), -1).sum(axis=1)
+                tr["redshift_normalizer"] = RedshiftNormalizer().fit(totals, z).to_dict()
+            norm = RedshiftNormalizer.from_dict(tr["redshift_normalizer"])
+            images = np.asarray(norm.transform(images, z), dtype=np.float64)
+        if self.log_scale:
+            from ..images import log_scale
+
+            images = np.asarray(log_scale(images), dtype=np.float64)
+        if self.standardise:
+            if fit:
+                mean = images.mean(axis=(0, 2, 3))
+                std = images.std(axis=(0, 2, 3))
+                tr["image_mean"] = mean.tolist()
+                tr["image_std"] = np.where(std > 0, std, 1.0).tolist()
+            mean = np.asarray(tr["image_mean"])[None, :, None, None]
+            std = np.asarray(tr["image_std"])[None, :, None, None]
+            images = (images - mean) / std
+        inputs = {"image": images.astype(np.float32)}
+        if self.redshift_input:
+            if fit:
+                tr["redshift_mean"] = float(z.mean())
+                tr["redshift_std"] = float(z.std()) if z.std() > 0 else 1.0
+            zs = (z - tr["redshift_mean"]) / tr["redshift_std"]
+            inputs["redshift"] = zs.astype(np.float32)[:, None]
+        return inputs
+
+    # ------------------------------------------------------------ fitting
+    def fit(
+        self,
+        sample: Any,
+        *,
+        validation: Any = None,
+        progress: bool | None = None,
+        resume: bool = False,
+    ):
+        """Train on ``sample``; returns self.
+
+        Parameters
+        ----------
+        sample : `~astroclustermass.ClusterSample`
+            Training clusters with ``log10_m500c``.
+        validation : `~astroclustermass.ClusterSample`, optional
+            Early-stopping set (part of the training data, never the test
+            fold); default: a seeded ``validation_fraction`` split of ``sample``.
+        progress : bool or None
+            Progress bar (None: only on a terminal).
+        resume : bool
+            Continue an interrupted fit from the checkpoint in
+            ``checkpoint_dir`` (same sample and hyper-parameters); the result
+            equals that of an uninterrupted fit.
+        """
+        self._resume = bool(resume)
+        try:
+            return super().fit(sample, validation=validation, progress=progress)
+        finally:
+            self._resume = False
+
+    def _split(self, sample: Any, validation: Any) -> tuple[Any, Any]:
+        if validation is not None or self.validation_fraction == 0:
+            return sample, validation
+        n = len(sample)
+        n_val = int(round(self.validation_fraction * n))
+        if n_val < 1 or n - n_val < 2:
+            raise InputError(
+                f"a training sample of {n} clusters is too small for validation_fraction="
+                f"{self.validation_fraction}; pass a larger sample or a validation sample"
+            )
+        perm = np.random.default_rng(self.seed).permutation(n)
+        return sample[np.sort(perm[n_val:])], sample[np.sort(perm[:n_val])]
+
+    def _make_trainer(self, progress: bool | None = None, checkpoint_path=None):
+        from .training import Trainer
+
+        return Trainer(
+            loss=self.loss,
+            lr=float(self.lr),
+            weight_decay=float(self.weight_decay),
+            batch_size=int(self.batch_size),
+            max_epochs=int(self.max_epochs),
+            patience=int(self.patience),
+            augment=self.augment,
+            tta=self.tta,
+            device=self.device,
+            seed=int(self.seed),
+            checkpoint_path=checkpoint_path,
+            progress=progress,
+            num_threads=self.num_threads,
+        )
+
+    def _scale_target(self, log_mass: np.ndarray) -> np.ndarray:
+        t = self.transforms_
+        return (np.asarray(log_mass, dtype=float) - t["target_mean"]) / t["target_std"]
+
+    def _checkpoint_path(self, train: Any) -> Path | None:
+        if self.checkpoint_dir is None:
+            return None
+        h = hashlib.sha256()
+        cat = train.catalog
+        ids = cat["id"] if "id" in cat.colnames else np.arange(len(cat))
+        h.update(np.asarray(ids).astype(np.int64).tobytes())
+        h.update(np.asarray(cat["log10_m500c"], dtype=np.float64).tobytes())
+        name = self.name or type(self).__name__
+        return Path(self.checkpoint_dir) / f"{name}-seed{self.seed}-{h.hexdigest()[:12]}.pt"
+
+    def _fit(self, sample: Any, validation: Any) -> None:
+        import torch
+
+        train, val = self._split(sample, validation)
+        x_tr = self._make_inputs(train, fit=True)
+        y_tr = np.asarray(train.catalog["log10_m500c"], dtype=float)
+        self.transforms_["target_mean"] = float(y_tr.mean())
+        self.transforms_["target_std"] = float(y_tr.std()) if y_tr.std() > 0 else 1.0
+        x_va = y_va = w_va = None
+        if val is not None:
+            x_va = self._make_inputs(val, fit=False)
+            y_va = np.asarray(val.catalog["log10_m500c"], dtype=float)
+        w_tr = None
+        if self.sample_weighting == "flat":
+            edges = np.linspace(y_tr.min(), y_tr.max(), 11)
+            w_tr = flat_mass_weights(y_tr, edges=edges)
+            if val is not None:
+                w_va = flat_mass_weights(np.clip(y_va, edges[0], edges[-1]), edges=edges)
+        self.input_shapes_ = {k: tuple(int(s) for s in v.shape[1:]) for k, v in x_tr.items()}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(self.seed))
+            network = self._build_network(self.input_shapes_)
+        trainer = self._make_trainer(getattr(self, "_progress", None), self._checkpoint_path(train))
+        self.history_ = trainer.fit(
+            network,
+            x_tr,
+            self._scale_target(y_tr),
+            x_va,
+            None if y_va is None else self._scale_target(y_va),
+            sample_weight=w_tr,
+            val_sample_weight=w_va,
+            resume=getattr(self, "_resume", False),
+        )
+        self.network_ = network.cpu().eval()
+        x_res, y_res = (x_va, y_va) if val is not None else (x_tr, y_tr)
+        mu = self._network_predict(x_res)[:, 0]
+        self.sigma_ = float(np.std(mu - y_res))
+
+    # ------------------------------------------------------------ prediction
+    def _network_predict(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Outputs in log10 M units: column 0 = mu, column 1 (NLL) = sigma in dex."""
+        trainer = self._make_trainer(progress=False)
+        out = trainer.predict(self.network_, inputs)
+        self.network_.cpu()
+        t = self.transforms_
+        res = np.empty_like(out)
+        res[:, 0] = out[:, 0] * t["target_std"] + t["target_mean"]
+        if out.shape[1] > 1:
+            res[:, 1] = np.exp(out[:, 1]) * t["target_std"]
+        return res
+
+    def _predict(self, sample: Any) -> tuple[np.ndarray, np.ndarray]:
+        inputs = self._make_inputs(sample, fit=False)
+        out = self._network_predict(inputs)
+        if out.shape[1] > 1:
+            return out[:, 0], out[:, 1]
+        return out[:, 0], np.full(len(out), self.sigma_)
+
+    # ------------------------------------------------------------ persistence
+    def _get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        state = {
+            "transforms": self.transforms_,
+            "input_shapes": {k: list(v) for k, v in self.input_shapes_.items()},
+            "history": self.history_.to_dict(),
+            "sigma": float(self.sigma_),
+            "n_outputs": self._n_outputs,
+        }
+        arrays = {}
+        for key, value in self.network_.state_dict().items():
+            arr = value.detach().cpu().contiguous().numpy()
+            if arr.dtype.kind == "f":
+                arr = arr.astype(np.float32)
+            arrays[f"net.{key}"] = arr
+        return state, arrays
+
+    def _set_state(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
+        import torch
+
+        from .training import TrainHistory
+
+        self.transforms_ = dict(state["transforms"])
+        self.input_shapes_ = {k: tuple(int(s) for s in v) for k, v in state["input_shapes"].items()}
+        self.history_ = TrainHistory.from_dict(state["history"])
+        self.sigma_ = float(state["sigma"])
+        network = self._build_network(self.input_shapes_)
+        weights = {
+            k[len("net.") :]: torch.from_numpy(np.array(v))
+            for k, v in arrays.items()
+            if k.startswith("net.")
+        }
+        try:
+            network.load_state_dict(weights, strict=True)
+        except RuntimeError as err:
+            raise ModelFileError(
+                f"the saved weights do not fit the {type(self).__name__} network: {err}"
+            ) from err
+        self.network_ = network.cpu().eval()
+
+    # ------------------------------------------------------------ plotting
+    @property
+    def training_history_(self):
+        """Alias of ``history_`` (the `TrainHistory` of the last fit)."""
+        check_is_fitted(self)
+        return self.history_
+
+    def plot_history(self, ax: Any = None):
+        """Plot training and validation loss per epoch; returns the matplotlib Figure.
+
+        The restored (best) epoch is marked with a vertical line.
+        """
+        check_is_fitted(self)
+        if ax is None:
+            from matplotlib.figure import Figure
+
+            fig = Figure(figsize=(5, 3.5))
+            ax = fig.add_subplot()
+        else:
+            fig = ax.figure
+        h = self.history_
+        epochs = np.arange(1, len(h.train_loss) + 1)
+        ax.plot(epochs, h.train_loss, label="training")
+        if np.isfinite(h.val_loss).any():
+            ax.plot(epochs, h.val_loss, label="validation")
+        if h.best_epoch >= 0:
+            ax.axvline(h.best_epoch + 1, color="0.5", ls="--", lw=1, label="restored")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{self.loss} loss (scaled target)")
+        ax.set_title(self.name or type(self).__name__)
+        ax.legend()
+        return fig

@@ -1,0 +1,603 @@
+"""`ClusterSample`: the catalogue, images, cubes and observables of many clusters (L2).
+
+A `ClusterSample` is what the estimators train and predict on. It is built
+from a directory of event files plus a catalogue (`ClusterSample.build`, the
+layout of ``docs/internals.rst``; `astroclustermass.simulate` writes such
+directories), saved to and lazily loaded from one HDF5 file
+(`ClusterSample.write`, `ClusterSample.read`), indexed like an array, split
+into cross-validation folds (`ClusterSample.folds`) and viewed as a torch
+``Dataset`` (`ClusterSample.to_torch`).
+
+Examples
+--------
+>>> import numpy as np
+>>> from astropy.table import Table
+>>> from astroclustermass.sample import ClusterSample
+>>> cat = Table({"id": [1, 2, 3], "redshift": [0.1, 0.2, 0.3],
+...              "log10_m500c": [14.0, 14.5, 13.8]})
+>>> imgs = np.zeros((3, 1, 8, 8), dtype=np.int32)
+>>> sample = ClusterSample.from_arrays(cat, images={"bolometric": imgs})
+>>> len(sample), sample.images("bolometric").shape, sample[1:].ids.tolist()
+(3, (3, 1, 8, 8), [2, 3])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+
+from ._sample_arrays import SOURCES, json_default, normalise_rows, validate_arrays
+from ._sample_io import LazyArray, read_hdf5, take_rows, write_hdf5
+from ._sample_learning import LearningViewsMixin
+from .bands import EnergyBands, get_bands
+from .cosmology import cosmology_from_dict, cosmology_to_dict, get_cosmology
+from .exceptions import BandMismatchError, InputError, UnknownNameError
+
+__all__ = ["ClusterSample", "SOURCES"]
+
+
+class ClusterSample(LearningViewsMixin):
+    """Catalogue, count images, dynamical cubes and scalar observables of clusters.
+
+    Build one with `build` (from a directory), `read` (from HDF5) or
+    `from_arrays`; the constructor takes the same arguments as `from_arrays`.
+
+    Attributes
+    ----------
+    catalog : `~astropy.table.Table`
+        One row per cluster: ``id``, ``redshift``, ``ra``, ``dec`` and every
+        other catalogue column (truth ``log10_m500c``, ``r500c``, ``x``, ``y``,
+        ``z``, ``exposure``, ideal observables) when present.
+    npix : int
+        Pixels per image side.
+    aperture : float
+        Image half-width in comoving h⁻¹ Mpc.
+    cosmology : `~astropy.cosmology.FLRW`
+        Cosmology of the sky → comoving projection.
+    meta : dict
+        Build configuration and package version (JSON-safe).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = ClusterSample.from_arrays({"redshift": [0.1, 0.2]},
+    ...                               images={"erosita_3": np.ones((2, 3, 4, 4), np.int32)})
+    >>> s.band_sets["erosita_3"].n_bands, s.has_truth
+    (3, False)
+    """
+
+    def __init__(
+        self,
+        catalog: Any,
+        images: Mapping[str, Any],
+        band_sets: Mapping[str, Any] | None = None,
+        *,
+        source_images: Mapping[str, Mapping[str, Any]] | None = None,
+        cubes: Any = None,
+        observables: Any = None,
+        npix: int | None = None,
+        aperture: float = 2.3,
+        cosmology: Any = None,
+        meta: dict | None = None,
+    ) -> None:
+        arrays = validate_arrays(
+            catalog, images, band_sets, source_images, cubes, observables, npix
+        )
+        self._catalog = arrays["catalog"]
+        self._band_sets: dict[str, EnergyBands] = arrays["band_sets"]
+        self._images: dict[str, Any] = arrays["images"]
+        self._source_images: dict[str, dict[str, Any]] = arrays["source_images"]
+        self._cubes = arrays["cubes"]
+        self._observables = arrays["observables"]
+        self.npix = arrays["npix"]
+        self.aperture = float(
+            aperture.to_value("Mpc") if hasattr(aperture, "to_value") else aperture
+        )
+        self.cosmology = get_cosmology(cosmology)
+        self.meta = dict(meta or {})
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_arrays(
+        cls,
+        catalog: Any,
+        images: Mapping[str, Any],
+        band_sets: Mapping[str, Any] | None = None,
+        cubes: Any = None,
+        observables: Any = None,
+        npix: int | None = None,
+        aperture: float = 2.3,
+        cosmology: Any = None,
+        source_images: Mapping[str, Mapping[str, Any]] | None = None,
+        meta: dict | None = None,
+    ) -> ClusterSample:
+        """Assemble a sample from in-memory arrays (tests, plugins, other pipelines).
+
+        Parameters
+        ----------
+        catalog : Table or dict of columns
+            One row per cluster (``id`` is added as the row number if absent).
+        images : dict
+            Band-set name → integer counts of shape (N, n_band, npix, npix).
+        band_sets : dict, optional
+            Band-set name → `EnergyBands` (or anything `get_bands` accepts);
+            names that are presets need no entry.
+        cubes : array, optional
+            (N, n, n, n) dynamical cubes.
+        observables : Table, optional
+            Scalar observables, one row per cluster.
+        npix : int, optional
+            Checked against the images (taken from them by default).
+        aperture : float or Quantity
+            Image half-width in comoving h⁻¹ Mpc.
+        cosmology : FLRW, str or None
+            Default WMAP7.
+        source_images : dict, optional
+            Band-set name → {'icm' | 'agn' | 'background' → counts}.
+        meta : dict, optional
+            JSON-safe metadata.
+
+        Returns
+        -------
+        ClusterSample
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
+        ...                               images={"bolometric": np.zeros((1, 1, 4, 4))})
+        >>> s.images().dtype
+        dtype('int32')
+        """
+        return cls(
+            catalog,
+            images,
+            band_sets,
+            source_images=source_images,
+            cubes=cubes,
+            observables=observables,
+            npix=npix,
+            aperture=aperture,
+            cosmology=cosmology,
+            meta=meta,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        directory: str | os.PathLike,
+        bands: Any = ("bolometric", "erosita_3"),
+        npix: int = 128,
+        aperture: float = 2.3,
+        dynamics: bool = True,
+        cosmology: Any = None,
+        n_jobs: int = 2,
+        progress: bool | None = None,
+        catalog: str = "catalog.ecsv",
+        galaxies: str = "galaxies.ecsv",
+        on_error: str = "raise",
+        sources: tuple[str, ...] = ("icm", "agn"),
+        path: str | os.PathLike | None = None,
+        overwrite: bool = False,
+    ) -> ClusterSample:
+        """Build a sample from a directory of event files and a catalogue.
+
+        Reads ``catalog`` (required columns ``file``, ``ra``, ``dec``,
+        ``redshift``), reads every cluster's event file with `EventList.read`,
+        projects it about (ra, dec) at the catalogue redshift, bins it for every
+        band set (and per source when the events carry labels), counts
+        ``n_phot`` and ``n_phot_500c``, and builds dynamical cubes and scalar
+        dynamics from ``galaxies`` when that file exists and ``dynamics`` is
+        True. Clusters are processed in chunks by ``n_jobs`` processes; the
+        result does not depend on ``n_jobs``.
+
+        Parameters
+        ----------
+        directory : path-like
+            The data directory (layout of ``docs/internals.rst``).
+        bands : str, EnergyBands, or a sequence of them
+            Band sets to image; each is stored under its name.
+        npix : int
+            Pixels per image side (128).
+        aperture : float or Quantity
+            Image half-width in comoving h⁻¹ Mpc (2.3).
+        dynamics : bool
+            Build cubes and scalar dynamics when ``galaxies`` exists.
+        cosmology : FLRW, str or None
+            Projection cosmology (default WMAP7).
+        n_jobs : int
+            Worker processes (1 runs in this process; -1 uses every core).
+        progress : bool or None
+            Progress bar on/off (None: only on a terminal).
+        catalog, galaxies : str
+            File names inside ``directory``.
+        on_error : {'raise', 'skip'}
+            What to do with a cluster whose event file is missing or corrupt:
+            raise `FileFormatError` naming it, or drop it with a warning
+            listing the skipped ids.
+        sources : tuple of str
+            Per-source images to keep when events carry labels (``'icm'``,
+            ``'agn'``, ``'background'``).
+        path : path-like, optional
+            Stream the arrays into this HDF5 file while building (memory stays
+            bounded) and return the sample lazily read from it.
+        overwrite : bool
+            Replace an existing ``path``.
+
+        Returns
+        -------
+        ClusterSample
+
+        Raises
+        ------
+        FileFormatError
+            Missing directory, catalogue, or (``on_error='raise'``) event file.
+        MissingColumnError
+            A required catalogue column is missing.
+
+        Examples
+        --------
+        >>> ClusterSample.build("/nonexistent/dir")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        FileFormatError: data directory /nonexistent/dir does not exist
+        """
+        from ._sample_build import build_sample
+
+        return build_sample(
+            cls,
+            directory,
+            bands=bands,
+            npix=npix,
+            aperture=aperture,
+            dynamics=dynamics,
+            cosmology=cosmology,
+            n_jobs=n_jobs,
+            progress=progress,
+            catalog=catalog,
+            galaxies=galaxies,
+            on_error=on_error,
+            sources=sources,
+            path=path,
+            overwrite=overwrite,
+        )
+
+    @classmethod
+    def read(cls, path: str | os.PathLike, lazy: bool = True) -> ClusterSample:
+        """Read a sample written by `write`.
+
+        Parameters
+        ----------
+        path : path-like
+            The HDF5 file.
+        lazy : bool
+            If True (default) images and cubes stay on disk and are read on
+            access; a subset of a lazy sample reads only its own rows.
+
+        Returns
+        -------
+        ClusterSample
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.h5"
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1, 0.2]},
+        ...                               images={"bolometric": np.ones((2, 1, 4, 4))})
+        >>> _ = s.write(p)
+        >>> int(ClusterSample.read(p)[1].images().sum())
+        16
+        """
+        data = read_hdf5(path, lazy=lazy)
+        band_sets = {d["name"]: EnergyBands.from_dict(d) for d in data["band_sets"]}
+        images = {name: data["images"][name] for name in band_sets}
+        return cls(
+            data["catalog"],
+            images,
+            band_sets,
+            source_images=data["source_images"],
+            cubes=data["cubes"],
+            observables=data["observables"],
+            npix=data["npix"],
+            aperture=data["aperture"],
+            cosmology=cosmology_from_dict(data["cosmology"]),
+            meta=data["meta"],
+        )
+
+    def write(
+        self,
+        path: str | os.PathLike,
+        overwrite: bool = False,
+        compression: str | None = "gzip",
+        compression_level: int | None = None,
+        cube_compression: str | None = "lzf",
+    ) -> Path:
+        """Write the sample to one HDF5 file (atomically).
+
+        Parameters
+        ----------
+        path : path-like
+            Destination.
+        overwrite : bool
+            Replace an existing file (otherwise `FileExistsError`).
+        compression : {'gzip', 'lzf', None}
+            Compression of the count images (gzip level 4 with shuffle by default).
+        compression_level : int, optional
+            gzip level 0–9.
+        cube_compression : {'lzf', 'gzip', None}
+            Compression of the dynamical cubes: lzf with shuffle by default
+            (fast; float densities shrink only ~2× with either). Other HDF5
+            readers than h5py need the lzf plugin; use ``'gzip'`` for portability.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
+        ...                               images={"bolometric": np.ones((1, 1, 4, 4))})
+        >>> s.write(pathlib.Path(tempfile.mkdtemp()) / "s.h5").suffix
+        '.h5'
+        """
+        return write_hdf5(self, path, overwrite, compression, compression_level, cube_compression)
+
+    def _header(self) -> dict:
+        meta = json.loads(json.dumps(self.meta, default=json_default))
+        return {
+            "npix": self.npix,
+            "aperture": self.aperture,
+            "n_clusters": len(self),
+            "cosmology": cosmology_to_dict(self.cosmology),
+            "band_sets": [b.to_dict() for b in self._band_sets.values()],
+            "meta": meta,
+            "sources": list(self.sources),
+        }
+
+    # ------------------------------------------------------------------ access
+    @property
+    def catalog(self) -> Table:
+        """The catalogue `~astropy.table.Table` (one row per cluster)."""
+        return self._catalog
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Cluster ids (``catalog['id']``)."""
+        return np.asarray(self._catalog["id"])
+
+    @property
+    def redshift(self) -> np.ndarray:
+        """Cluster redshifts (``catalog['redshift']``) as float64."""
+        if "redshift" not in self._catalog.colnames:
+            raise InputError("the catalogue has no 'redshift' column")
+        return np.asarray(self._catalog["redshift"], dtype=float)
+
+    @property
+    def has_truth(self) -> bool:
+        """True when the catalogue holds true masses (``log10_m500c`` or ``m500c``)."""
+        return "log10_m500c" in self._catalog.colnames or "m500c" in self._catalog.colnames
+
+    @property
+    def log10_m500c(self) -> np.ndarray:
+        """True masses log10(M500c / h⁻¹ M☉); raises `InputError` without truth."""
+        cols = self._catalog.colnames
+        if "log10_m500c" in cols:
+            return np.asarray(self._catalog["log10_m500c"], dtype=float)
+        if "m500c" in cols:
+            return np.log10(np.asarray(self._catalog["m500c"], dtype=float))
+        raise InputError(
+            "this sample has no true masses (catalogue column 'log10_m500c' or 'm500c'); "
+            "it can be predicted on but not trained or scored"
+        )
+
+    @property
+    def band_sets(self) -> dict[str, EnergyBands]:
+        """Band-set name → `EnergyBands`, in storage order."""
+        return dict(self._band_sets)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Sources with per-source images (empty without event labels)."""
+        names = set()
+        for per_source in self._source_images.values():
+            names.update(per_source)
+        return tuple(s for s in SOURCES if s in names)
+
+    @property
+    def is_lazy(self) -> bool:
+        """True when arrays are read from a file on access."""
+        arrays = [*self._images.values(), self._cubes]
+        return any(isinstance(a, LazyArray) for a in arrays)
+
+    def band_set_name(self, bands: Any = None) -> str:
+        """Name of the stored band set matching ``bands`` (name or `EnergyBands`).
+
+        Raises
+        ------
+        BandMismatchError
+            When no stored band set matches; the message lists them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from astroclustermass.bands import get_bands
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
+        ...                               images={"bolometric": np.ones((1, 1, 4, 4))})
+        >>> s.band_set_name(get_bands("bolometric"))
+        'bolometric'
+        """
+        if bands is None:
+            return next(iter(self._band_sets))
+        if isinstance(bands, str) and bands in self._band_sets:
+            return bands
+        try:
+            wanted = get_bands(bands)
+        except (UnknownNameError, InputError):
+            wanted = None
+        if wanted is not None:
+            for name, stored in self._band_sets.items():
+                if stored == wanted:
+                    return name
+        available = ", ".join(f"{n} ({', '.join(b.labels)})" for n, b in self._band_sets.items())
+        raise BandMismatchError(
+            f"this sample has no images for bands {bands!r}; available band sets: {available}. "
+            "Rebuild the sample with ClusterSample.build(..., bands=[...]) to add them"
+        )
+
+    def images(self, bands: Any = None) -> np.ndarray:
+        """Photon-count images of one band set, int32 (N, n_band, npix, npix).
+
+        ``data[k, band, i, j]`` with ``i`` along x (east) and ``j`` along y.
+
+        Parameters
+        ----------
+        bands : str or EnergyBands, optional
+            Band-set name or bands (default: the first stored band set).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
+        ...                               images={"bolometric": np.ones((1, 1, 4, 4))})
+        >>> s.images("bolometric").shape
+        (1, 1, 4, 4)
+        """
+        return np.asarray(self._images[self.band_set_name(bands)])
+
+    def source_images(self, bands: Any = None, source: str = "icm") -> np.ndarray:
+        """Images of the photons of one source (``'icm'``, ``'agn'``, ``'background'``).
+
+        Raises
+        ------
+        InputError
+            When the sample has no images of that source (event files without
+            source labels, or the source was not kept at build time).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> img = np.ones((1, 1, 4, 4), np.int32)
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1]}, images={"bolometric": img},
+        ...                               source_images={"bolometric": {"icm": img}})
+        >>> int(s.source_images("bolometric", "icm").sum())
+        16
+        """
+        name = self.band_set_name(bands)
+        per_source = self._source_images.get(name, {})
+        if source not in per_source:
+            have = ", ".join(per_source) or "none"
+            raise InputError(
+                f"no {source!r} images for band set {name!r} (available: {have}); they exist "
+                "only when the event files carry source labels (SRC_ID with SRCICM/SRCAGN "
+                "header keywords)"
+            )
+        return np.asarray(per_source[source])
+
+    @property
+    def cubes(self) -> np.ndarray | None:
+        """Dynamical cubes, float32 (N, n, n, n) with axes (v_los, x, y), or None."""
+        return None if self._cubes is None else np.asarray(self._cubes)
+
+    def dynamical_cube(self, index: int):
+        """The `~astroclustermass.dynamics.DynamicalCube` of one cluster.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
+        ...                               images={"bolometric": np.ones((1, 1, 4, 4))},
+        ...                               cubes=np.full((1, 4, 4, 4), 1 / 64))
+        >>> s.dynamical_cube(0).n
+        4
+        """
+        from .dynamics import DynamicalCube
+
+        if self._cubes is None:
+            raise InputError("this sample has no dynamical cubes (built without galaxies)")
+        data = self._cubes[int(index)]
+        build = self.meta.get("build", {})
+        n_gal = 0
+        if self._observables is not None and "n_gal_cylinder" in self._observables.colnames:
+            n_gal = int(self._observables["n_gal_cylinder"][int(index)])
+        return DynamicalCube(
+            data,
+            aperture=self.aperture,
+            v_max=build.get("v_max", 3785.0),
+            n_galaxies=n_gal,
+            bandwidth=build.get("bw_method", 0.15),
+        )
+
+    @property
+    def observables(self) -> Table | None:
+        """Scalar observables (``n_phot``, ``n_phot_500c``, ``n_gal``, ``sigma_v``, ...)."""
+        return self._observables
+
+    @property
+    def exposure(self) -> tuple[float, float] | None:
+        """(min, max) exposure in s from the catalogue or the event headers, or None."""
+        for table in (self._catalog, self._observables):
+            if table is not None and "exposure" in table.colnames:
+                values = np.asarray(table["exposure"], dtype=float)
+                values = values[np.isfinite(values)]
+                if values.size:
+                    return float(values.min()), float(values.max())
+        return None
+
+    # ------------------------------------------------------------------ container protocol
+    def __len__(self) -> int:
+        return len(self._catalog)
+
+    def __getitem__(self, key: Any) -> ClusterSample:
+        rows = normalise_rows(key, len(self))
+        new = ClusterSample.__new__(ClusterSample)
+        new._catalog = self._catalog[rows]
+        new._band_sets = dict(self._band_sets)
+        new._images = {k: take_rows(v, rows) for k, v in self._images.items()}
+        new._source_images = {
+            k: {s: take_rows(a, rows) for s, a in v.items()} for k, v in self._source_images.items()
+        }
+        new._cubes = take_rows(self._cubes, rows)
+        new._observables = None if self._observables is None else self._observables[rows]
+        new.npix, new.aperture, new.cosmology = self.npix, self.aperture, self.cosmology
+        new.meta = dict(self.meta)
+        return new
+
+    def load(self) -> ClusterSample:
+        """A copy with every lazy array read into memory.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
+        ...                               images={"bolometric": np.ones((1, 1, 4, 4))})
+        >>> s.load().is_lazy
+        False
+        """
+        new = self[np.arange(len(self))]
+        new._images = {k: np.asarray(v) for k, v in new._images.items()}
+        new._source_images = {
+            k: {s: np.asarray(a) for s, a in v.items()} for k, v in new._source_images.items()
+        }
+        new._cubes = None if new._cubes is None else np.asarray(new._cubes)
+        return new
+
+    def __repr__(self) -> str:
+        sets = ", ".join(f"{k}[{b.n_bands}]" for k, b in self._band_sets.items())
+        extra = []
+        if self.sources:
+            extra.append(f"sources={list(self.sources)}")
+        if self._cubes is not None:
+            extra.append(f"cubes={self._cubes.shape[1]}^3")
+        if self.is_lazy:
+            extra.append("lazy")
+        tail = (", " + ", ".join(extra)) if extra else ""
+        return (
+            f"<ClusterSample: {len(self)} clusters, npix={self.npix}, aperture={self.aperture:g} "
+            f"h^-1 Mpc, bands: {sets}{tail}>"
+        )

@@ -1,0 +1,1 @@
+"""A toy astroclustermass plugin (for the plugin tests and the docs' worked example)."""

@@ -1,0 +1,120 @@
+"""The main job end to end on a tiny configuration: simulate, build, proxies, CNNs, report."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from astroclustermass.benchmarks.pipeline import PRESETS, format_table, run_benchmark
+from astroclustermass.cli import main
+from astroclustermass.evaluation import metrics
+from astroclustermass.exceptions import InputError, UnknownNameError
+
+TINY = {"simulate": 40, "npix": 32, "epochs": 1, "folds": 2, "n_jobs": 1, "progress": False}
+CNNS = ["single_band_cnn", "multiband_cnn", "joint_cnn", "nll_ensemble", "gap_cnn"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    return run_benchmark(out=out, estimators=CNNS, **TINY)
+
+
+def test_report_files_exist(tiny_run):
+    out = tiny_run.out
+    assert tiny_run.report == out / "report.md"
+    for name in ("report.md", "report.html", "table3.ecsv", "table3.tex", "config.json",
+                 "sample.h5", "simulation/simulation.json", "simulation/catalog.ecsv"):
+        assert (out / name).exists(), name
+    for name in ("fig4_predictions", "fig3_residual_correlation", "mass_bin_bias", "coverage"):
+        png = out / "figures" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = tiny_run.report.read_text()
+    for text in ("Table 3", "power_law(n_phot_500c)", "joint_cnn", "paper (dex)", "Timings",
+                 "Preset 'quick'"):
+        assert text in md
+
+
+def test_table_columns_and_finite_numbers(tiny_run):
+    table = Table.read(tiny_run.out / "table3.ecsv", format="ascii.ecsv")
+    for col in ("section", "model", "method", "n", "scatter_dex", "scatter_percent", "bias_dex",
+                "coverage_68", "coverage_95", "paper_dex", "paper_percent"):
+        assert col in table.colnames
+    assert np.all(np.isfinite(table["scatter_dex"])) and np.all(table["scatter_dex"] > 0)
+    np.testing.assert_allclose(table["scatter_percent"], 100 * np.log(10) * table["scatter_dex"],
+                               rtol=1e-6)
+    sections = set(table["section"])
+    assert {"ideal", "realistic", "ideal combination", "realistic combination",
+            "cross-validated"} <= sections
+    cv = table[table["section"] == "cross-validated"]
+    assert list(cv["model"]) == ["power_law(n_phot_500c)", *CNNS]
+    assert np.all(np.isfinite(cv["bias_dex"])) and np.all(cv["n"] == 40)
+    nll = cv[cv["model"] == "nll_ensemble"][0]
+    assert 0 <= nll["coverage_68"] <= 1 and np.isfinite(nll["coverage_95"])
+    # the paper's numbers stand beside ours where the paper has the row
+    assert cv[cv["model"] == "multiband_cnn"]["paper_dex"][0] == 0.0703
+    assert table[table["model"] == "n_phot_500c"]["paper_percent"][0] == 34.07
+
+
+def test_out_of_fold_predictions_saved(tiny_run):
+    for name, pred in tiny_run.predictions.items():
+        assert len(pred) == 40 and sorted(set(pred["fold"])) == [0, 1]
+        safe = name.replace("(", "_").replace(")", "")
+        back = Table.read(tiny_run.out / "predictions" / f"{safe}.ecsv", format="ascii.ecsv")
+        np.testing.assert_allclose(back["log10_m500c"], pred["log10_m500c"])
+    row = tiny_run.table[tiny_run.table["model"] == "single_band_cnn"][0]
+    assert row["scatter_dex"] == pytest.approx(
+        metrics.scatter(tiny_run.predictions["single_band_cnn"]))
+    assert "| section | model |" in format_table(tiny_run.table)
+    assert set(tiny_run.timings) >= {"simulate", "build", "proxies", *CNNS}
+
+
+def test_cache_reused_and_invalidated(tiny_run):
+    out = tiny_run.out
+    again = run_benchmark(out=out, estimators=[], **TINY)
+    assert again.config["simulation"]["reused"] and again.config["sample"]["reused"]
+    assert list(again.predictions) == ["power_law(n_phot_500c)"]
+    np.testing.assert_allclose(again.predictions["power_law(n_phot_500c)"]["log10_m500c"],
+                               tiny_run.predictions["power_law(n_phot_500c)"]["log10_m500c"])
+    # another npix: the simulation is reused, the sample is rebuilt
+    other = run_benchmark(out=out, estimators=[], **{**TINY, "npix": 16})
+    assert other.config["simulation"]["reused"] and not other.config["sample"]["reused"]
+    assert other.config["sample"]["hash"] != again.config["sample"]["hash"]
+
+
+def test_user_data_without_ideal_columns(tiny_run, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_run.out / "simulation" / "events", data / "events")
+    cat = Table.read(tiny_run.out / "simulation" / "catalog.ecsv", format="ascii.ecsv")
+    cat.remove_columns(["T", "L_X", "M_gas", "M_star", "sigma_v_true", "x", "y", "z"])
+    cat.write(data / "catalog.ecsv", format="ascii.ecsv")  # no galaxies.ecsv either
+    result = run_benchmark(data=data, out=tmp_path / "out", estimators=[], npix=16,
+                           progress=False, n_jobs=1)
+    sections = set(result.table["section"])
+    assert "ideal" not in sections and "realistic" in sections
+    assert "n_gal" not in list(result.table["model"])  # no galaxies, no richness
+    assert result.config["folds"] == 8  # no box positions: random folds
+    assert any("random folds" in line for line in result.report.read_text().splitlines())
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(InputError, match="preset"):
+        run_benchmark(preset="fast", out=tmp_path)
+    with pytest.raises(InputError, match="not both"):
+        run_benchmark(data=tmp_path, simulate=10, out=tmp_path)
+    with pytest.raises(UnknownNameError, match="single_band_cnn"):
+        run_benchmark(estimators=["single_band"], out=tmp_path, simulate=10)
+    assert PRESETS["paper"]["n_clusters"] == 3285 and PRESETS["paper"]["npix"] == 128
+
+
+def test_cli_benchmark(tiny_run, capsys):
+    status = main(["benchmark", "--simulate", "40", "--npix", "32", "--folds", "2", "--epochs",
+                   "1", "--estimators", "single_band_cnn", "--out", str(tiny_run.out),
+                   "--n-jobs", "1", "--quiet"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "| cross-validated | single_band_cnn |" in out and "report:" in out
+    assert main(["benchmark", "--data", str(tiny_run.out / "nothing"), "--quiet"]) == 2

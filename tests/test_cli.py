@@ -1,0 +1,135 @@
+"""The command line: every subcommand's help, plugins listing, error handling."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from astroclustermass import __version__
+from astroclustermass.cli import _parse_params, build_parser, main
+from astroclustermass.exceptions import AstroClusterMassError, InputError
+
+SUBCOMMANDS = ["simulate", "build", "train", "predict", "benchmark", "plugins"]
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_subcommand_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: astroclustermass {command}")
+
+
+def test_top_level_help_lists_subcommands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in SUBCOMMANDS:
+        assert command in out
+    assert "explain" not in out
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"astroclustermass {__version__}"
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_plugins_lists_builtin_estimators(capsys):
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "builtin" in out and __version__ in out
+    assert "power_law" in out and "multi_property" in out
+    assert "attributions:" in out
+
+
+def test_package_error_exits_2_with_one_line(capsys, tmp_path):
+    status = main(["build", str(tmp_path / "missing"), "--out", str(tmp_path / "s.h5")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("astroclustermass build: error:")
+    assert "missing" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_estimator_lists_known_ones(capsys, tmp_path):
+    status = main(
+        ["train", "powerlaw", "--sample", str(tmp_path / "s.h5"), "--out", str(tmp_path / "m")]
+    )
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "power_law" in err and "Did you mean" in err
+
+
+def test_bad_param_and_missing_model(capsys, tmp_path):
+    assert main(["train", "power_law", "--sample", "s.h5", "--out", "m", "--param", "oops"]) == 2
+    assert "key=value" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "nomodel"),
+                "--sample",
+                "s.h5",
+                "--out",
+                str(tmp_path / "p.ecsv"),
+            ]
+        )
+        == 2
+    )
+    assert "error" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["benchmark", "--folds", "1"]) == 2
+    assert "--folds" in capsys.readouterr().err
+    assert main(["benchmark", "--data", "x", "--simulate", "10"]) == 2
+    assert main(["simulate"]) == 2  # --n-clusters and --out are required
+
+
+def test_debug_shows_traceback(tmp_path):
+    with pytest.raises(AstroClusterMassError):
+        main(["--debug", "build", str(tmp_path / "missing"), "--out", str(tmp_path / "s.h5")])
+
+
+def test_parse_params():
+    assert _parse_params(
+        [
+            "max_epochs=5",
+            "lr=1e-3",
+            "bands=erosita_3",
+            "augment=true",
+            "observables=['T', 'M_gas']",
+            "x=None",
+        ]
+    ) == {
+        "max_epochs": 5,
+        "lr": 1e-3,
+        "bands": "erosita_3",
+        "augment": True,
+        "observables": ["T", "M_gas"],
+        "x": None,
+    }
+    with pytest.raises(InputError):
+        _parse_params(["=3"])
+
+
+def test_parser_benchmark_defaults():
+    args = build_parser().parse_args(["benchmark"])
+    assert args.preset == "quick" and args.out == "acm-benchmark" and args.folds is None
+    args = build_parser().parse_args(["benchmark", "--folds", "5", "--estimators", "a", "b"])
+    assert args.folds == 5 and args.estimators == ["a", "b"]
+
+
+def test_console_script_entry_point():
+    result = subprocess.run(
+        [sys.executable, "-m", "astroclustermass.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and __version__ in result.stdout

@@ -1,0 +1,159 @@
+"""Cross-validation: out-of-fold predictions, fold hygiene and validation splits."""
+
+from __future__ import annotations
+
+import warnings
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from astroclustermass.estimators import InputSpec, MassEstimator
+from astroclustermass.evaluation import cross_validate
+from astroclustermass.evaluation.crossval import resolve_folds
+from astroclustermass.exceptions import InputError, OutOfRangeWarning
+from astroclustermass.testing import make_tiny_sample
+
+SPY_LOG: list[dict] = []
+
+
+class SpyEstimator(MassEstimator):
+    """Predicts the training mean and records which clusters it saw."""
+
+    name: ClassVar[str] = "spy"
+    wants_validation: ClassVar[bool] = True
+
+    def __init__(self, offset: float = 0.0) -> None:
+        self.offset = offset
+
+    def input_spec(self) -> InputSpec:
+        return InputSpec(redshift=True)
+
+    def _fit(self, sample, validation) -> None:
+        SPY_LOG.append(
+            {
+                "train": np.asarray(sample.catalog["id"]).copy(),
+                "validation": None if validation is None else np.asarray(validation.catalog["id"]),
+            }
+        )
+        self.mean_ = float(np.mean(sample.catalog["log10_m500c"])) + self.offset
+
+    def _predict(self, sample):
+        SPY_LOG[-1]["test"] = np.asarray(sample.catalog["id"]).copy()
+        return np.full(len(sample), self.mean_), np.full(len(sample), 0.3)
+
+    def _get_state(self):
+        return {"mean": self.mean_}, {}
+
+    def _set_state(self, state, arrays):
+        self.mean_ = state["mean"]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_tiny_sample(n=120, seed=3)
+
+
+def run_cv(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        return cross_validate(*args, **kwargs)
+
+
+def test_every_cluster_exactly_once_in_sample_order(sample):
+    pred = run_cv("power_law", sample, folds="octant", min_per_bin=10)
+    assert len(pred) == len(sample)
+    np.testing.assert_array_equal(pred["id"], sample.catalog["id"])
+    np.testing.assert_array_equal(pred["log10_m500c_true"], sample.catalog["log10_m500c"])
+    folds = sample.folds(kind="octant")
+    expected = np.empty(len(sample), dtype=int)
+    for i, (_, test) in enumerate(folds):
+        expected[test] = i
+    np.testing.assert_array_equal(pred["fold"], expected)
+    assert [f["n_test"] for f in pred.meta["folds"]] == [len(t) for _, t in folds]
+    assert pred.meta["cv"] == "octant" and pred.meta["estimator"] == "power_law"
+    assert all(f["fit_seconds"] >= 0 for f in pred.meta["folds"])
+
+
+def test_out_of_fold_predictions_use_only_the_other_folds(sample):
+    """Each cluster's prediction equals that of a model trained on the other folds only."""
+    folds = sample.folds(kind="kfold", k=4, seed=0)
+    pred = run_cv("power_law", sample, folds=folds, beta=0.0, min_per_bin=10)
+    for train, test in folds:
+        alone = MassEstimator.from_name("power_law", beta=0.0, min_per_bin=10).fit(sample[train])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OutOfRangeWarning)
+            direct = alone.predict(sample[test])
+        np.testing.assert_allclose(pred["log10_m500c"][test], direct["log10_m500c"])
+
+
+def test_validation_split_comes_from_the_training_folds_only(sample):
+    SPY_LOG.clear()
+    pred = run_cv(SpyEstimator(), sample, folds=5, seed=7, validation_fraction=0.2)
+    assert len(SPY_LOG) == 5
+    ids = np.asarray(sample.catalog["id"])
+    seen_test = []
+    for entry in SPY_LOG:
+        train, val, test = entry["train"], entry["validation"], entry["test"]
+        assert val is not None and len(val) == round(0.2 * (len(ids) - len(test)))
+        assert not set(val) & set(test), "validation clusters taken from the test fold"
+        assert not set(train) & set(test), "training on the test fold"
+        assert not set(train) & set(val), "validation clusters also used for training"
+        assert set(train) | set(val) | set(test) == set(ids)
+        seen_test.extend(test)
+    assert sorted(seen_test) == sorted(ids)
+    assert [f["n_validation"] for f in pred.meta["folds"]] == [
+        len(e["validation"]) for e in SPY_LOG
+    ]
+    # the split is seeded: the same seed gives the same validation clusters
+    first = [e["validation"].copy() for e in SPY_LOG]
+    SPY_LOG.clear()
+    run_cv(SpyEstimator(), sample, folds=5, seed=7, validation_fraction=0.2)
+    for a, e in zip(first, SPY_LOG):
+        np.testing.assert_array_equal(a, e["validation"])
+
+
+def test_estimators_without_validation_get_none(sample):
+    class NoVal(SpyEstimator):
+        wants_validation: ClassVar[bool] = False
+
+    SPY_LOG.clear()
+    run_cv(NoVal(), sample, folds=3)
+    assert all(e["validation"] is None for e in SPY_LOG)
+
+
+def test_template_is_left_unfitted_and_fold_estimators_returned(sample):
+    template = SpyEstimator(offset=0.5)
+    pred = run_cv(template, sample, folds=3, return_estimators=True)
+    assert not getattr(template, "is_fitted_", False)
+    assert len(pred.fold_estimators) == 3
+    assert all(e.is_fitted_ and e.offset == 0.5 for e in pred.fold_estimators)
+    assert pred.fold_estimators[0] is not template
+
+
+def test_parallel_folds_match_serial(sample):
+    serial = run_cv("multi_property", sample, folds=4, observables=("T", "M_gas"), min_per_bin=10)
+    parallel = run_cv(
+        "multi_property", sample, folds=4, n_jobs=2, observables=("T", "M_gas"), min_per_bin=10
+    )
+    np.testing.assert_array_equal(serial["log10_m500c"], parallel["log10_m500c"])
+    np.testing.assert_array_equal(serial["fold"], parallel["fold"])
+
+
+def test_bad_folds_are_rejected(sample):
+    n = len(sample)
+    idx = np.arange(n)
+    with pytest.raises(InputError, match="exactly once"):
+        resolve_folds(sample, [(idx[10:], idx[:10])])
+    with pytest.raises(InputError, match="own test"):
+        resolve_folds(sample, [(idx, idx[:60]), (idx[:60], idx[60:])])
+    with pytest.raises(InputError, match="more than one"):
+        resolve_folds(sample, [(idx[70:], idx[:70]), (idx[:60], idx[60:])])
+    with pytest.raises(InputError, match="k >= 2"):
+        resolve_folds(sample, 1)
+    with pytest.raises(InputError, match="octant"):
+        resolve_folds(sample, "quadrant")
+    with pytest.raises(InputError, match="validation_fraction"):
+        cross_validate(SpyEstimator(), sample, folds=3, validation_fraction=1.5)
+    with pytest.raises(InputError, match="only with an estimator name"):
+        cross_validate(SpyEstimator(), sample, folds=3, offset=1.0)

@@ -1,0 +1,199 @@
+"""The MassEstimator contract: parameters, fitting state, persistence without pickle."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+from astroclustermass.estimators import MassEstimator, check_is_fitted, clone
+from astroclustermass.estimators.scaling import MultiPropertyEstimator, PowerLawEstimator
+from astroclustermass.exceptions import (
+    InputError,
+    ModelFileError,
+    NotFittedError,
+    OutOfRangeWarning,
+    VersionMismatchWarning,
+)
+from astroclustermass.testing import check_estimator, estimator_checks, make_tiny_sample
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_tiny_sample(n=80, seed=11)
+
+
+@pytest.fixture
+def saved(sample, tmp_path):
+    est = MultiPropertyEstimator(observables=("n_phot_500c", "n_gal"), min_per_bin=20).fit(sample)
+    return est, est.save(tmp_path / "model")
+
+
+def quiet_predict(est, sample):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        return est.predict(sample)
+
+
+def test_parameter_validation_message(sample):
+    with pytest.raises(InputError) as info:
+        PowerLawEstimator(min_per_bin=0).fit(sample)
+    assert str(info.value) == (
+        "The 'min_per_bin' parameter of PowerLawEstimator must be an int in the range "
+        "[2, inf). Got 0 instead."
+    )
+    with pytest.raises(InputError, match="'beta' parameter .* must be a str among .*'fit'.* or"):
+        MultiPropertyEstimator(beta="none").fit(sample)
+
+
+def test_not_fitted_error(sample):
+    est = PowerLawEstimator()
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        est.predict(sample)
+    with pytest.raises(NotFittedError):
+        est.save("never_written")
+    with pytest.raises(NotFittedError):
+        est.relation_table()
+    err = NotFittedError("x")
+    assert isinstance(err, ValueError) and isinstance(err, AttributeError)
+    est.fit(sample)
+    check_is_fitted(est)
+
+
+def test_get_set_params_and_clone():
+    est = PowerLawEstimator(observable="n_gal", beta=1.5)
+    params = est.get_params()
+    assert params == {
+        "observable": "n_gal",
+        "redshift_bins": "auto",
+        "pivot_log10_mass": 14.0,
+        "beta": 1.5,
+        "min_per_bin": 30,
+    }
+    assert est.set_params(beta=0.0) is est and est.beta == 0.0
+    with pytest.raises(
+        InputError, match="'colour' is not a parameter.*valid parameters: observable"
+    ):
+        est.set_params(colour="red")
+    other = clone(est)
+    assert other is not est and other.get_params() == est.get_params()
+    assert repr(est) == "PowerLawEstimator(observable='n_gal', beta=0.0)"
+
+
+def _looks_pickled(data: bytes) -> bool:
+    return len(data) > 1 and data[0] == 0x80 and data[1] in range(2, 6)
+
+
+def test_saved_model_is_json_plus_safetensors_and_loads_without_pickle(saved, sample, monkeypatch):
+    est, path = saved
+    files = sorted(p.name for p in path.iterdir())
+    assert files == ["arrays.safetensors", "config.json"]
+    for f in path.iterdir():
+        assert not _looks_pickled(f.read_bytes()[:2]), f"{f.name} starts with a pickle opcode"
+    config = json.loads((path / "config.json").read_text())
+    assert config["estimator"] == "multi_property"
+    assert config["params"]["observables"] == {"__tuple__": ["n_phot_500c", "n_gal"]}
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("pickle used while loading a model")
+
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "Unpickler", forbidden)
+    loaded = MassEstimator.load(path)
+    monkeypatch.undo()
+    assert isinstance(loaded, MultiPropertyEstimator)
+    a, b = quiet_predict(est, sample), quiet_predict(loaded, sample)
+    np.testing.assert_array_equal(a["log10_m500c"], b["log10_m500c"])
+    np.testing.assert_array_equal(a["sigma_log10_m500c"], b["sigma_log10_m500c"])
+    assert loaded.training_info_["n_train"] == len(sample)
+
+
+def test_tampered_arrays_file_is_refused(saved):
+    _, path = saved
+    data = bytearray((path / "arrays.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (path / "arrays.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="checksum"):
+        MassEstimator.load(path)
+
+
+def test_corrupt_or_missing_files_are_refused(saved, tmp_path):
+    _, path = saved
+    with pytest.raises(ModelFileError, match="not a saved astroclustermass model"):
+        MassEstimator.load(tmp_path / "nothing_here")
+    (path / "config.json").write_text("{broken")
+    with pytest.raises(ModelFileError, match="not valid model JSON"):
+        MassEstimator.load(path)
+
+
+def _edit_config(path, **changes):
+    config = json.loads((path / "config.json").read_text())
+    config.update(changes)
+    (path / "config.json").write_text(json.dumps(config))
+
+
+def test_version_mismatch_warns(saved, sample):
+    _, path = saved
+    _edit_config(path, package_version="0.0.1")
+    with pytest.warns(VersionMismatchWarning, match="saved by astroclustermass 0.0.1"):
+        loaded = MassEstimator.load(path)
+    assert len(quiet_predict(loaded, sample)) == len(sample)
+
+
+def test_incompatible_format_or_unknown_estimator(saved, tmp_path):
+    est, path = saved
+    _edit_config(path, format_version=999)
+    with pytest.raises(ModelFileError, match="format version 999"):
+        MassEstimator.load(path)
+    other = est.save(tmp_path / "other")
+    _edit_config(other, estimator="no_such_estimator")
+    with pytest.raises(ModelFileError, match="no installed plugin provides.*power_law"):
+        MassEstimator.load(other)
+
+
+def test_load_through_a_subclass_checks_the_type(saved):
+    _, path = saved
+    assert isinstance(MultiPropertyEstimator.load(path), MultiPropertyEstimator)
+    with pytest.raises(ModelFileError, match="not a PowerLawEstimator"):
+        PowerLawEstimator.load(path)
+
+
+def test_saving_again_replaces_the_model_atomically(saved, sample):
+    est, path = saved
+    refit = PowerLawEstimator(observable="n_gal", min_per_bin=20).fit(sample)
+    refit.save(path)
+    assert isinstance(MassEstimator.load(path), PowerLawEstimator)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model"]  # no temporary leftovers
+
+
+@pytest.mark.parametrize("name", ["power_law", "multi_property"])
+def test_check_estimator_on_builtin_scaling_estimators(name):
+    check_estimator(name)
+
+
+def test_check_estimator_catches_a_broken_estimator():
+    class Broken(PowerLawEstimator):
+        def __init__(
+            self,
+            observable="n_phot_500c",
+            redshift_bins="auto",
+            pivot_log10_mass=14.0,
+            beta="fit",
+            min_per_bin=30,
+        ):
+            super().__init__(observable, redshift_bins, pivot_log10_mass, beta, min_per_bin)
+            self.cache = {}  # not a parameter: violates the estimator contract
+
+    with pytest.raises(AssertionError, match="check_no_attributes_set_in_init.*cache"):
+        check_estimator(Broken())
+
+
+@pytest.mark.parametrize(
+    "check", [c for _, c in estimator_checks("power_law")], ids=lambda c: c.__name__
+)
+def test_estimator_checks_are_individually_runnable(check):
+    check()

@@ -1,0 +1,228 @@
+"""Tests of the joint X-ray + dynamics estimator ``joint_cnn`` (Ho et al. 2023, Sec. 5.2)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from astroclustermass.bands import get_bands
+from astroclustermass.exceptions import (
+    BandMismatchError,
+    IncompatibleSampleError,
+    OutOfRangeWarning,
+)
+
+torch = pytest.importorskip("torch")
+
+from astroclustermass.dynamics import DynamicalCube  # noqa: E402
+from astroclustermass.estimators import MassEstimator  # noqa: E402
+from astroclustermass.estimators.joint import JointCNN, cube_inputs  # noqa: E402
+from astroclustermass.sample import ClusterSample  # noqa: E402
+
+APERTURE = 2.3
+BRIGHT = 800.0
+BSCAT = 0.25
+NPIX, NCUBE = 32, 16
+# a small network for a 16^3 cube (the paper's 5^3 first kernel needs 64^3)
+SMALL_NET = {"conv": (8, 8, 8, 8), "cube_conv": (8, 8, 4), "cube_kernels": (3, 3, 1)}
+FAST = {
+    "network_params": SMALL_NET,
+    "max_epochs": 40,
+    "patience": 8,
+    "batch_size": 32,
+    "device": "cpu",
+    "num_threads": 1,
+    "seed": 0,
+}
+
+
+def make_sample(n, seed=0, npix=NPIX, n_cube=NCUBE, cubes=True, band_set="erosita_3"):
+    """Mock clusters whose photon maps and galaxy phase space both scale with mass.
+
+    Photon maps: a beta model (beta = 2/3) with core radius ∝ M^(1/3) (2 %
+    scatter) and total counts ∝ M^1.5 / z with 0.25 dex log-normal scatter,
+    shared among the bands with a mass-dependent hardness, plus a flat
+    background; Poisson counts. Galaxies: Gaussian in x, y (∝ R500) and v_los
+    with σ_v ∝ M^(1/3) (7 % scatter), turned into cubes by
+    `DynamicalCube.from_galaxies`. ``n_phot_500c`` counts the photons within
+    the true R500 ∝ M^(1/3).
+    """
+    rng = np.random.default_rng(seed)
+    logm = rng.uniform(13.6, 15.0, n)
+    z = rng.uniform(0.1, 0.4, n)
+    m = 10 ** (logm - 14.3)
+    r500 = 0.6 * m ** (1 / 3)
+    rc = 0.3 * m ** (1 / 3) * 10 ** rng.normal(0, 0.01, n)
+    total = BRIGHT * m**1.5 * 10 ** rng.normal(0, BSCAT, n) * (0.2 / z)
+    edges = np.linspace(-APERTURE, APERTURE, npix + 1)
+    c = 0.5 * (edges[1:] + edges[:-1])
+    r2 = c[:, None] ** 2 + c[None, :] ** 2
+    profile = (1 + r2[None] / rc[:, None, None] ** 2) ** -1.5
+    profile /= profile.sum(axis=(1, 2), keepdims=True)
+    n_band = get_bands(band_set).n_bands
+    tilt = np.linspace(-1, 1, n_band)[None, :]
+    frac = np.linspace(1.0, 0.5, n_band)[None, :] * (1 + 0.3 * np.log10(m)[:, None] * tilt)
+    frac = np.clip(frac, 0.05, None)
+    frac /= frac.sum(axis=1, keepdims=True)
+    lam = total[:, None, None, None] * frac[:, :, None, None] * profile[:, None] + 0.02
+    images = rng.poisson(lam).astype(np.int32)
+    inside = r2[None] <= r500[:, None, None] ** 2
+    obs = Table(
+        {
+            "n_phot": images.sum(axis=(1, 2, 3)),
+            "n_phot_500c": (images.sum(axis=1) * inside).sum(axis=(1, 2)),
+        }
+    )
+    cube_arr = None
+    if cubes:
+        cube_arr = np.empty((n, n_cube, n_cube, n_cube), np.float32)
+        sigma_v = 700 * m ** (1 / 3) * 10 ** rng.normal(0, 0.03, n)
+        n_gal = (30 + 40 * m).astype(int)
+        for k in range(n):
+            gal = {
+                "x_proj": rng.normal(0, r500[k] / 1.5, n_gal[k]),
+                "y_proj": rng.normal(0, r500[k] / 1.5, n_gal[k]),
+                "v_los": rng.normal(0, sigma_v[k], n_gal[k]),
+            }
+            cube_arr[k] = DynamicalCube.from_galaxies(gal, n=n_cube).data
+    catalog = Table({"redshift": z, "log10_m500c": logm})
+    return ClusterSample.from_arrays(
+        catalog,
+        images={band_set: images},
+        cubes=cube_arr,
+        observables=obs,
+        aperture=APERTURE,
+    )
+
+
+@pytest.fixture(scope="module")
+def split():
+    sample = make_sample(360, seed=3)
+    return sample[np.arange(280)], sample[np.arange(280, 360)]
+
+
+@pytest.fixture(scope="module")
+def fitted(split):
+    train, _ = split
+    est = MassEstimator.from_name("joint_cnn", **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        est.fit(train, progress=False)
+    return est
+
+
+# ----------------------------------------------------------------- cube transform
+def test_cube_inputs_by_hand():
+    rng = np.random.default_rng(0)
+    cubes = rng.random((3, 4, 4, 4)).astype(np.float32)
+    cubes /= cubes.sum(axis=(1, 2, 3), keepdims=True)
+    out = cube_inputs(cubes, log_scale=True, stats=(0.5, 2.0))
+    expected = (np.log1p(cubes.astype(np.float64) * 64) - 0.5) / 2.0
+    assert out.shape == (3, 1, 4, 4, 4) and out.dtype == np.float32
+    np.testing.assert_allclose(out[:, 0], expected, rtol=1e-6)
+    np.testing.assert_allclose(cube_inputs(cubes, log_scale=False)[:, 0], cubes * 64, rtol=1e-6)
+    with pytest.raises(Exception, match="NaN"):
+        cube_inputs(np.full((1, 2, 2, 2), np.nan))
+
+
+def test_cube_standardised_with_training_statistics_only(split):
+    train, test = split
+    est = JointCNN(**FAST)
+    x_tr = est._make_inputs(train, fit=True)
+    x_te = est._make_inputs(test, fit=False)
+    ref = np.log1p(train.cubes.astype(np.float64) * NCUBE**3)
+    assert est.transforms_["cube_mean"] == pytest.approx(ref.mean(), rel=1e-6)
+    assert est.transforms_["cube_std"] == pytest.approx(ref.std(), rel=1e-6)
+    expected = (np.log1p(test.cubes.astype(np.float64) * NCUBE**3) - ref.mean()) / ref.std()
+    np.testing.assert_allclose(x_te["cube"][:, 0], expected, rtol=1e-4, atol=1e-5)
+    assert abs(float(x_tr["cube"].mean())) < 1e-4
+    assert set(x_tr) == {"image", "cube"}
+
+
+# ----------------------------------------------------------------- alignment
+def test_image_tiled_along_velocity_and_aligned_with_sky_axes(split):
+    """The 3-D branch sees pooled image pixel (i, j) at every cube voxel (v, i, j)."""
+    train, _ = split
+    est = JointCNN(**FAST)
+    inputs = est._make_inputs(train[np.arange(4)], fit=True)
+    image = torch.from_numpy(inputs["image"])
+    # an asymmetric marker: a bright 2x2 block at pooled pixel (i, j) = (3, 11)
+    image[:, :, 6:8, 22:24] += 50.0
+    cube = torch.from_numpy(inputs["cube"])
+    net = est._build_network({k: v.shape[1:] for k, v in inputs.items()}).eval()
+    seen = {}
+    hook = net.cube.register_forward_hook(lambda mod, args, out: seen.update(x=args[0]))
+    with torch.no_grad():
+        net(image=image, cube=cube)
+    hook.remove()
+    joint = seen["x"]  # (B, 1 + C, v, x, y)
+    assert joint.shape == (4, 4, NCUBE, NCUBE, NCUBE)
+    torch.testing.assert_close(joint[:, :1], cube)  # the cube is not transposed
+    pooled = image.reshape(4, 3, NCUBE, 2, NCUBE, 2).mean(dim=(3, 5))  # independent pooling
+    for v in range(NCUBE):
+        torch.testing.assert_close(joint[:, 1:, v], pooled)
+    peak = joint[0, 1].mean(dim=0)  # average over velocity: (x, y)
+    assert np.unravel_index(int(peak.argmax()), peak.shape) == (3, 11)
+    # the network helper gives the same tiling
+    torch.testing.assert_close(net.tile_image(image), joint[:, 1:])
+
+
+# ----------------------------------------------------------------- training
+def test_joint_cnn_beats_photon_count_proxy(split, fitted):
+    train, test = split
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        proxy = MassEstimator.from_name("power_law", observable="n_phot_500c").fit(train)
+        proxy_scatter = float(np.std(proxy.predict(test).residuals()))
+        pred = fitted.predict(test)
+    scatter = float(np.std(pred.residuals()))
+    assert scatter < proxy_scatter, (scatter, proxy_scatter)
+    assert abs(float(np.mean(pred.residuals()))) < 0.1
+    # early stopping watched the 10 % validation split of the training fold
+    hist = fitted.history_
+    assert np.isfinite(hist.val_loss).all() and 0 <= hist.best_epoch < hist.epochs_run
+    assert fitted.sigma_ > 0
+    assert np.all(pred["sigma_log10_m500c"] == fitted.sigma_)
+
+
+def test_save_load_predict_identical(split, fitted, tmp_path):
+    _, test = split
+    fitted.save(tmp_path / "joint")
+    loaded = MassEstimator.load(tmp_path / "joint")
+    assert isinstance(loaded, JointCNN)
+    assert loaded.transforms_["cube_size"] == NCUBE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        a = fitted.predict(test)
+        b = loaded.predict(test)
+    np.testing.assert_array_equal(a["log10_m500c"], b["log10_m500c"])
+    np.testing.assert_array_equal(a["sigma_log10_m500c"], b["sigma_log10_m500c"])
+
+
+# ----------------------------------------------------------------- refusals
+def test_wrong_bands_refused(fitted):
+    bolometric = make_sample(6, seed=5, band_set="bolometric")
+    with pytest.raises(BandMismatchError, match="erosita_3"):
+        fitted.predict(bolometric)
+    with pytest.raises(BandMismatchError):
+        JointCNN(**FAST).fit(bolometric)
+
+
+def test_sample_without_cubes_refused(fitted):
+    no_cubes = make_sample(12, seed=6, cubes=False)
+    with pytest.raises(IncompatibleSampleError, match="cubes"):
+        MassEstimator.from_name("joint_cnn", **FAST).fit(no_cubes)
+    with pytest.raises(IncompatibleSampleError, match="cubes"):
+        fitted.predict(no_cubes)
+
+
+def test_other_cube_size_or_npix_refused(fitted):
+    other = make_sample(6, seed=7, n_cube=8)
+    with pytest.raises(IncompatibleSampleError, match="16\\^3"):
+        fitted.predict(other)
+    odd = make_sample(12, seed=8, npix=24, n_cube=16)
+    with pytest.raises(IncompatibleSampleError, match="multiple"):
+        JointCNN(**FAST).fit(odd)
