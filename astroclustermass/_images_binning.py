@@ -49,15 +49,14 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from .bands import EnergyBands, get_bands
+from ._images_bands import _MAX_BANDS, _as_energies, _band_codes
+from .bands import get_bands
 from .exceptions import InputError
 
-__all__ = ["bin_events", "bin_many", "assign_bands", "image_edges"]
+__all__ = ["bin_events", "bin_many", "image_edges"]
 
 #: Photons per kernel call: arrays of this size stay in the CPU cache.
 _BLOCK = 1 << 15
-#: Largest number of bands (band indices are int8 internally).
-_MAX_BANDS = 63
 
 
 def image_edges(npix: int, aperture: float) -> np.ndarray:
@@ -156,8 +155,6 @@ def _kernel(xy, b, n_bands, grid, ws, out_flat, offsets=None) -> None:
     ``out_flat`` (None: all in the first cluster).
     """
     n = xy.shape[1]
-    if n == 0:
-        return
     with np.errstate(all="ignore"):  # inf/NaN/huge inputs are caught below
         tx, good = _flat_index(xy, b, n_bands, grid, ws, offsets)
     if not np.isfinite(np.add.reduce(tx)):  # NaN or inf coordinates
@@ -269,22 +266,6 @@ def _as_band_index(values: Any, n: int, n_bands: int, name: str) -> np.ndarray |
         raise InputError(f"{name} must hold integer band indices; got dtype {arr.dtype}")
     # anything outside [-1, n_bands] is dropped either way
     return np.clip(arr, -1, n_bands).astype(np.int8)
-
-
-def _as_energies(values: Any, name: str) -> np.ndarray:
-    if type(values) is np.ndarray and values.dtype == np.float64 and values.ndim == 1:
-        return values if values.flags.c_contiguous else np.ascontiguousarray(values)
-    if isinstance(values, u.Quantity):
-        try:
-            values = values.to_value(u.keV, equivalencies=u.spectral())
-        except u.UnitConversionError as err:
-            from .exceptions import UnitError
-
-            raise UnitError(f"{name} must be energies; got unit {values.unit}") from err
-    arr = np.ascontiguousarray(values, dtype=np.float64)
-    if arr.ndim != 1:
-        raise InputError(f"{name} must be a 1-D array of energies; got shape {arr.shape}")
-    return arr
 
 
 def _check_n_bands(n_bands: Any) -> int:
@@ -499,6 +480,8 @@ def _plan(counts: np.ndarray) -> list[tuple[int, int]]:
     """Split clusters into consecutive ranges of at most ``_BLOCK`` photons (or one cluster)."""
     tasks = []
     n_cl = counts.size
+    if n_cl == 1:
+        return [(0, 1)]
     c = 0
     csum = np.concatenate([[0], np.cumsum(counts)])
     while c < n_cl:
@@ -514,9 +497,9 @@ def _run_task(task, xs, ys, bs, n_bands, grid, out, bands=None) -> None:
     """Bin clusters ``task[0]:task[1]``; ``bs`` holds band indices, or energies with ``bands``."""
     c0, c1 = task
     region = out[c0:c1]
-    region.fill(0)
     flat = region.reshape(-1)
     ws = _workspace()
+    region.fill(0)
     counts = [xs[c].size for c in range(c0, c1)]
     n = sum(counts)
     if n == 0:
@@ -545,69 +528,3 @@ def _run_task(task, xs, ys, bs, n_bands, grid, out, bands=None) -> None:
     plane = float(n_bands * grid.npix * grid.npix)
     offsets = np.repeat(np.arange(c1 - c0) * plane, counts)
     _kernel(xy, b, n_bands, grid, ws, flat, offsets)
-
-
-def assign_bands(energy: Any, bands: Any) -> np.ndarray:
-    """Band index of each photon energy (int8; ``-1`` where in no band).
-
-    Same result as `EnergyBands.band_index <astroclustermass.bands.EnergyBands.band_index>`
-    (``lo <= E < hi``, first matching band), computed with comparisons
-    instead of a binary search, which is several times faster for the random
-    energies of an event list.
-
-    Parameters
-    ----------
-    energy : array-like or `~astropy.units.Quantity`
-        Photon energies (plain numbers are keV).
-    bands : `~astroclustermass.bands.EnergyBands`, str or edges
-        The bands (anything `~astroclustermass.bands.get_bands` accepts).
-
-    Returns
-    -------
-    index : ndarray of int8
-
-    Examples
-    --------
-    >>> assign_bands([0.4, 0.5, 1.19, 1.2, 6.99, 7.0], "erosita_3").tolist()
-    [-1, 0, 0, 1, 2, -1]
-    """
-    bands = get_bands(bands)
-    out = _band_codes(_as_energies(energy, "energy"), bands).copy()
-    out[(out < 0) | (out >= bands.n_bands)] = -1
-    return out
-
-
-def _band_codes(energy: Any, bands: EnergyBands, ws: _Workspace | None = None) -> np.ndarray:
-    """Like `assign_bands`, but photons in no band get *some* code outside [0, n_bands)."""
-    if bands.n_bands > _MAX_BANDS:
-        raise InputError(f"at most {_MAX_BANDS} bands are supported; got {bands.n_bands}")
-    e = _as_energies(energy, "energy") if not isinstance(energy, np.ndarray) else energy
-    n = e.shape[0]
-    with np.errstate(invalid="ignore", over="ignore"):
-        total = np.add.reduce(e)
-    if np.isnan(total) and np.isnan(e).any():
-        raise InputError(
-            f"photon energies contain NaN (first at index {int(np.flatnonzero(np.isnan(e))[0])}); "
-            "remove those events first"
-        )
-    edges = bands.edges_keV
-    if ws is None or n > ws.size:
-        acc, tmp = np.empty(n, np.uint8), np.empty(n, bool)
-    else:
-        acc, tmp = ws.band[:n], ws.tmp[:n]
-    if bands.is_contiguous:
-        # number of band boundaries at or below E, minus one: -1 below the first
-        # band, n_bands above the last (uint8 arithmetic wraps 0 - 1 to 255 = -1)
-        bounds = np.append(edges[:, 0], edges[-1, 1])
-        np.greater_equal(e, bounds[0], out=acc.view(bool))
-        for bound in bounds[1:]:
-            np.greater_equal(e, bound, out=tmp)
-            acc += tmp.view(np.uint8)
-        acc -= 1
-        return acc.view(np.int8)
-    codes = acc.view(np.int8)
-    codes.fill(-1)
-    for k in range(bands.n_bands - 1, -1, -1):
-        lo, hi = edges[k]
-        codes[(e >= lo) & (e < hi)] = k
-    return codes

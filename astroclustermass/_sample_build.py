@@ -27,7 +27,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import MaskedColumn, Table
 
-from ._ecsv_fast import read_ecsv
+from ._sample_inputs import column_values, galaxy_groups, read_catalog, resolve_band_sets
 from ._utils import progress_bar
 from .bands import EnergyBands, get_bands
 from .cosmology import get_cosmology
@@ -35,14 +35,11 @@ from .exceptions import (
     AstroClusterMassWarning,
     FileFormatError,
     InputError,
-    MissingColumnError,
 )
 
-__all__ = ["build_sample", "read_catalog", "resolve_band_sets"]
+__all__ = ["build_sample"]
 
 _SOURCE_CODES = {"icm": 1, "agn": 2, "background": 3}
-_REQUIRED = ("file", "ra", "dec", "redshift")
-_GALAXY_COLUMNS = ("x_proj", "y_proj", "ra", "dec", "v_los", "z_gal", "m_star")
 
 # dynamics settings of Ho et al. (2023), recorded in the sample meta
 _DYNAMICS = {
@@ -58,100 +55,6 @@ _DYNAMICS = {
 }
 
 
-def _read_table(path: Path, what: str) -> Table:
-    if not path.exists():
-        raise FileFormatError(f"{what} {path} does not exist")
-    try:
-        return read_ecsv(path) if path.suffix.lower() == ".ecsv" else Table.read(path)
-    except Exception as err:  # astropy raises many types for unreadable tables
-        raise FileFormatError(f"cannot read {what} {path}: {err}") from err
-
-
-def _values(table: Table, name: str, unit: str | None, path: Path) -> np.ndarray:
-    col = table[name]
-    if unit is not None and getattr(col, "unit", None) is not None:
-        try:
-            vals = u.Quantity(col).to_value(unit)
-        except u.UnitConversionError as err:
-            raise InputError(
-                f"{path}: column {name!r} has unit {col.unit}; expected {unit}"
-            ) from err
-    else:
-        vals = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
-    return np.asarray(vals, dtype=float)
-
-
-def read_catalog(path: Path) -> Table:
-    """Read and check a cluster catalogue (required columns file, ra, dec, redshift).
-
-    Adds ``id`` (row number) when absent and ``log10_m500c`` from ``m500c``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from astropy.table import Table
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "catalog.ecsv"
-    >>> Table({"file": ["a.fits"], "ra": [1.0], "dec": [2.0]}).write(p)
-    >>> read_catalog(p)  # doctest: +IGNORE_EXCEPTION_DETAIL
-    Traceback (most recent call last):
-    MissingColumnError: catalogue ... lacks the required column 'redshift'
-    """
-    cat = _read_table(path, "catalogue")
-    for name in _REQUIRED:
-        if name not in cat.colnames:
-            raise MissingColumnError(
-                f"catalogue {path} lacks the required column {name!r} (required: "
-                f"{', '.join(_REQUIRED)}; it has {', '.join(cat.colnames)})"
-            )
-    if len(cat) == 0:
-        from .exceptions import EmptyInputError
-
-        raise EmptyInputError(f"catalogue {path} has no rows")
-    for name, unit in (("ra", "deg"), ("dec", "deg"), ("redshift", None)):
-        vals = _values(cat, name, unit, path)
-        bad = ~np.isfinite(vals)
-        if name == "redshift":
-            bad |= vals <= 0
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"catalogue {path}: column {name!r} has {int(bad.sum())} missing/invalid value(s), "
-                f"the first at row {row} ({vals[row]!r})"
-            )
-    if "id" not in cat.colnames:
-        cat.add_column(np.arange(len(cat), dtype=np.int64), name="id", index=0)
-    ids = np.asarray(cat["id"])
-    if len(np.unique(ids)) != len(ids):
-        raise InputError(f"catalogue {path}: the 'id' column has duplicate values")
-    if "log10_m500c" not in cat.colnames and "m500c" in cat.colnames:
-        cat["log10_m500c"] = np.log10(_values(cat, "m500c", None, path))
-    return cat
-
-
-def resolve_band_sets(bands: Any) -> list[EnergyBands]:
-    """Band sets from a name, an `EnergyBands`, a sequence or a dict of them.
-
-    Examples
-    --------
-    >>> [b.name for b in resolve_band_sets(("bolometric", "erosita_3"))]
-    ['bolometric', 'erosita_3']
-    """
-    if isinstance(bands, (str, EnergyBands)):
-        items = [bands]
-    elif isinstance(bands, dict):
-        items = [EnergyBands(get_bands(v).edges_keV, name=k) for k, v in bands.items()]
-    else:
-        items = list(bands)
-    out = [get_bands(b) for b in items]
-    names = [b.name for b in out]
-    if not out or len(set(names)) != len(names):
-        raise InputError(
-            f"band sets need distinct names; got {names}. Name custom bands with "
-            "EnergyBands(edges, name=...) or pass a dict {name: edges}"
-        )
-    return out
-
-
 @dataclass
 class _Config:
     band_sets: list[EnergyBands]
@@ -162,6 +65,7 @@ class _Config:
     sources: tuple[str, ...]
     dynamics: bool
     dyn: dict = field(default_factory=lambda: dict(_DYNAMICS))
+    precompress: bool = False  # workers gzip the count images (streaming to HDF5)
 
 
 def _process_cluster(cfg: _Config, task: dict) -> dict:
@@ -212,6 +116,13 @@ def _process_cluster(cfg: _Config, task: dict) -> dict:
         if warn:
             out["warning"] = warn
     out["obs"] = obs
+    if cfg.precompress:
+        from ._sample_io import compress_chunk
+
+        out["images"] = [compress_chunk(a) for a in out["images"]]
+        out["source_images"] = [
+            {s: compress_chunk(a) for s, a in per.items()} for per in out["source_images"]
+        ]
     return out
 
 
@@ -269,33 +180,6 @@ def _process_chunk(cfg: _Config, tasks: list[dict]) -> list[dict]:
     return [_process_cluster(cfg, t) for t in tasks]
 
 
-def _galaxy_groups(directory: Path, name: str, catalog: Table) -> list[dict | None] | None:
-    """Per catalogue row, a dict of that cluster's galaxy columns (None if no file)."""
-    path = directory / name
-    if not path.exists():
-        return None
-    gal = _read_table(path, "galaxy table")
-    if "cluster_id" not in gal.colnames:
-        raise MissingColumnError(
-            f"galaxy table {path} lacks the column 'cluster_id' (matching catalogue 'id')"
-        )
-    cols = [c for c in _GALAXY_COLUMNS if c in gal.colnames]
-    cid = np.asarray(gal["cluster_id"])
-    order = np.argsort(cid, kind="stable")
-    cid = cid[order]
-    data = {}
-    for c in cols:
-        col = gal[c]
-        vals = u.Quantity(col)[order] if getattr(col, "unit", None) is not None else None
-        if vals is None:
-            vals = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)[order]
-        data[c] = vals
-    ids = np.asarray(catalog["id"])
-    lo = np.searchsorted(cid, ids, side="left")
-    hi = np.searchsorted(cid, ids, side="right")
-    return [{c: v[a:b] for c, v in data.items()} for a, b in zip(lo.tolist(), hi.tolist())]
-
-
 class _MemorySink:
     """Collects chunk results into preallocated arrays."""
 
@@ -317,12 +201,14 @@ class _MemorySink:
         return self.source_images[k][src]
 
     def put(self, row: int, res: dict) -> None:
+        from ._sample_io import write_row
+
         for k, img in enumerate(res["images"]):
-            self.images[k][row] = img
+            write_row(self.images[k], row, img)
             for src, simg in res["source_images"][k].items():
-                self._source_array(k, src)[row] = simg
+                write_row(self._source_array(k, src), row, simg)
         if self.cubes is not None:
-            self.cubes[row] = res["cube"]
+            write_row(self.cubes, row, res["cube"])
 
 
 class _H5Sink(_MemorySink):
@@ -420,13 +306,13 @@ def build_sample(
     cosmo = get_cosmology(cosmology)
     cat = read_catalog(directory / catalog)
     n = len(cat)
-    groups = _galaxy_groups(directory, galaxies, cat) if dynamics else None
+    groups = galaxy_groups(directory, galaxies, cat) if dynamics else None
     cfg = _Config(band_sets, main, npix, aperture, cosmo, tuple(sources), groups is not None)
-    ra = _values(cat, "ra", "deg", directory / catalog)
-    dec = _values(cat, "dec", "deg", directory / catalog)
-    z = _values(cat, "redshift", None, directory / catalog)
+    ra = column_values(cat, "ra", "deg", directory / catalog)
+    dec = column_values(cat, "dec", "deg", directory / catalog)
+    z = column_values(cat, "redshift", None, directory / catalog)
     r500 = (
-        _values(cat, "r500c", "Mpc", directory / catalog)
+        column_values(cat, "r500c", "Mpc", directory / catalog)
         if "r500c" in cat.colnames
         else np.full(n, np.nan)
     )
@@ -567,6 +453,7 @@ def build_sample(
         sink = _MemorySink(n, cfg)
         run(sink)
         return finish(sink, sink.images, sink.source_images, sink.cubes)
+    cfg.precompress = True
     return _build_to_file(cls, Path(path), overwrite, n, cfg, run, finish, atomic_write)
 
 

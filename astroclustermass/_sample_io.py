@@ -31,7 +31,17 @@ import numpy as np
 
 from .exceptions import FileFormatError, InputError
 
-__all__ = ["LazyArray", "FORMAT_NAME", "FORMAT_VERSION", "take_rows", "write_hdf5", "read_hdf5"]
+__all__ = [
+    "LazyArray",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "GZIP_LEVEL",
+    "compress_chunk",
+    "write_row",
+    "take_rows",
+    "write_hdf5",
+    "read_hdf5",
+]
 
 FORMAT_NAME = "astroclustermass.ClusterSample"
 FORMAT_VERSION = 1
@@ -160,13 +170,45 @@ def take_rows(arr: Any, rows: Any) -> Any:
     return arr[rows]
 
 
+#: gzip level of count images unless the caller chooses another.
+GZIP_LEVEL = 4
+
+
+def compress_chunk(arr: np.ndarray, level: int = GZIP_LEVEL) -> bytes:
+    """One row as HDF5's shuffle + deflate filters store it (for ``write_direct_chunk``).
+
+    Lets worker processes compress in parallel while one process writes the file.
+
+    Examples
+    --------
+    >>> import zlib, numpy as np
+    >>> a = np.arange(6, dtype=np.int32)
+    >>> raw = zlib.decompress(compress_chunk(a))
+    >>> np.frombuffer(raw, np.uint8).reshape(4, 6).T.copy().view(np.int32).ravel().tolist()
+    [0, 1, 2, 3, 4, 5]
+    """
+    import zlib
+
+    a = np.ascontiguousarray(arr)
+    shuffled = np.ascontiguousarray(a.view(np.uint8).reshape(-1, a.dtype.itemsize).T)
+    return zlib.compress(shuffled.tobytes(), level)
+
+
+def write_row(dset: Any, row: int, value: Any) -> None:
+    """Write one row: an array, or bytes from `compress_chunk` (gzip + shuffle datasets)."""
+    if isinstance(value, bytes):
+        dset.id.write_direct_chunk((row,) + (0,) * (dset.ndim - 1), value)
+    else:
+        dset[row] = value
+
+
 def _compression_kwargs(compression: str | None, level: int | None) -> dict:
     if compression is None:
         return {}
     if compression == "gzip":
         return {
             "compression": "gzip",
-            "compression_opts": 4 if level is None else level,
+            "compression_opts": GZIP_LEVEL if level is None else level,
             "shuffle": True,
         }
     if compression == "lzf":

@@ -177,7 +177,7 @@ class EventList:
         if source is None and src_id is not None and meta.get("source_map"):
             source = _codes_from_map(np.asarray(src_id), meta["source_map"], " in meta")
         self._set(ra, dec, e_kev, t, source, src_id, meta, {})
-        self._coords = coords if coords.frame.name == "icrs" else None
+        self._coords = coords if coords.frame.name == "icrs" and not coords.isscalar else None
 
     def _set(self, ra, dec, energy, time, source, src_id, meta, extra) -> None:
         n = ra.size

@@ -33,7 +33,8 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ._images_binning import _band_codes, assign_bands, bin_events, bin_many, image_edges
+from ._images_bands import _band_codes, assign_bands
+from ._images_binning import bin_events, bin_many, image_edges
 from ._images_fits import read_band_image, write_band_image
 from .bands import EnergyBands, get_bands
 from .cosmology import get_cosmology

@@ -29,6 +29,6 @@ default_role = "obj"
 nitpicky = False
 
 
-exclude_patterns = ["_build", "api"]
+exclude_patterns = ["_build"]
 html_theme = "alabaster"
 html_static_path = []

@@ -279,3 +279,19 @@ def test_dynamical_observables_few_galaxies():
     assert np.isnan(obs["sigma_v"])
     empty = dynamical_observables({"x_proj": [3.0], "y_proj": [0.0], "v_los": [5.0]})
     assert empty["n_gal"] == 0 and empty["n_gal_cylinder"] == 0
+
+
+def test_mapping_inputs():
+    gal = _galaxies(30, seed=6)
+    as_dict = {c: np.asarray(gal[c]) for c in gal.colnames}
+    as_dict["v_los"] = as_dict["v_los"] * u.km / u.s
+    a = DynamicalCube.from_galaxies(as_dict, n=12).data
+    np.testing.assert_array_equal(a, DynamicalCube.from_galaxies(gal, n=12).data)
+    four = {
+        "x_proj": [0.1, -0.3, 0.2, 0.0],
+        "y_proj": [0.0, 0.2, -0.1, 0.3],
+        "v_los": [100.0, -50.0, 300.0, 20.0],
+    }
+    assert DynamicalCube.from_galaxies(four, n=8).n_galaxies == 4
+    with pytest.raises(InputError, match="equal length"):
+        galaxy_phase_space({"x_proj": [0.1, 0.2], "y_proj": [0.0], "v_los": [1.0, 2.0]})

@@ -562,9 +562,15 @@ def test_scaled_unsigned_logical_and_bit_columns(tmp_path):
     assert ev.energy.value[-1] == 4000000004.0
     np.testing.assert_array_equal(ev.src_id, d["SRC_ID"])
     q = tmp_path / "bits.fits"
-    _write_table(q, cols[:1] + [fits.Column("DEC", "D", array=np.zeros(n)),
-                                fits.Column("SIGNAL", "D", array=np.ones(n)),
-                                fits.Column("STATUS", "16X", array=np.zeros((n, 16), bool))])
+    _write_table(
+        q,
+        cols[:1]
+        + [
+            fits.Column("DEC", "D", array=np.zeros(n)),
+            fits.Column("SIGNAL", "D", array=np.ones(n)),
+            fits.Column("STATUS", "16X", array=np.zeros((n, 16), bool)),
+        ],
+    )
     np.testing.assert_array_equal(EventList.read(q).ra.value, np.linspace(1, 2, n))
 
 

@@ -226,3 +226,26 @@ def test_other_cube_size_or_npix_refused(fitted):
     odd = make_sample(12, seed=8, npix=24, n_cube=16)
     with pytest.raises(IncompatibleSampleError, match="multiple"):
         JointCNN(**FAST).fit(odd)
+
+
+@pytest.mark.slow
+def test_dynamics_cube_carries_mass_information(split, fitted):
+    """Giving every cluster another cluster's cube makes the joint model worse."""
+    train, test = split
+    rng = np.random.default_rng(0)
+
+    def shuffled(s):
+        return ClusterSample.from_arrays(
+            s.catalog,
+            images={"erosita_3": s.images("erosita_3")},
+            cubes=s.cubes[rng.permutation(len(s))],
+            observables=s.observables,
+            aperture=APERTURE,
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        blind = JointCNN(**FAST).fit(shuffled(train), progress=False)
+        blind_scatter = float(np.std(blind.predict(shuffled(test)).residuals()))
+        scatter = float(np.std(fitted.predict(test).residuals()))
+    assert scatter < blind_scatter, (scatter, blind_scatter)

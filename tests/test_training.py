@@ -240,3 +240,17 @@ def test_history_roundtrip_and_bad_inputs():
         Trainer(device="cpu", progress=False).fit(TinyNet(), {"image": x}, y)
     with pytest.raises(InputError, match="loss"):
         Trainer(loss="huber")
+
+
+def test_micro_batches_give_the_same_update():
+    x, y = _data()
+    nets = []
+    for mb in (None, 7):
+        torch.manual_seed(2)
+        net = TinyNet(dropout=0.0)
+        Trainer(max_epochs=2, batch_size=32, device="cpu", progress=False, micro_batch=mb).fit(
+            net, {"image": x}, y, sample_weight=np.linspace(0.5, 1.5, len(y))
+        )
+        nets.append(net)
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)

@@ -281,7 +281,8 @@ class ImageCNNEstimator(MassEstimator):
 
     def _make_inputs(self, sample: Any, fit: bool) -> dict[str, np.ndarray]:
         """Network inputs of ``sample``; ``fit=True`` fits the transforms first."""
-        images = sample_images(sample, self.bands).astype(np.float64)
+        raw = sample_images(sample, self.bands)
+        images = raw.astype(np.float32)  # float32 throughout: 4 bytes per pixel
         z = np.asarray(sample.catalog["redshift"], dtype=float)
         if fit:
             self.transforms_ = {}
@@ -290,23 +291,22 @@ class ImageCNNEstimator(MassEstimator):
             from ..images import RedshiftNormalizer
 
             if fit:
-                totals = images.reshape(len(images), -1).sum(axis=1)
+                totals = raw.reshape(len(raw), -1).sum(axis=1, dtype=np.float64)
                 tr["redshift_normalizer"] = RedshiftNormalizer().fit(totals, z).to_dict()
             norm = RedshiftNormalizer.from_dict(tr["redshift_normalizer"])
-            images = np.asarray(norm.transform(images, z), dtype=np.float64)
+            images = np.asarray(norm.transform(images, z), dtype=np.float32)
         if self.log_scale:
             from ..images import log_scale
 
-            images = np.asarray(log_scale(images), dtype=np.float64)
+            images = np.asarray(log_scale(images), dtype=np.float32)
         if self.standardise:
             if fit:
-                mean = images.mean(axis=(0, 2, 3))
-                std = images.std(axis=(0, 2, 3))
+                mean = images.mean(axis=(0, 2, 3), dtype=np.float64)
+                std = images.std(axis=(0, 2, 3), dtype=np.float64)
                 tr["image_mean"] = mean.tolist()
                 tr["image_std"] = np.where(std > 0, std, 1.0).tolist()
-            mean = np.asarray(tr["image_mean"])[None, :, None, None]
-            std = np.asarray(tr["image_std"])[None, :, None, None]
-            images = (images - mean) / std
+            images = images - np.asarray(tr["image_mean"], np.float32)[None, :, None, None]
+            images /= np.asarray(tr["image_std"], np.float32)[None, :, None, None]
         inputs = {"image": images.astype(np.float32)}
         if self.redshift_input:
             if fit:

@@ -41,6 +41,9 @@ from .base import InputSpec, MassEstimator, check_is_fitted
 
 __all__ = ["NLLEnsemble", "combine_members", "member_seed"]
 
+# image pixels per chunk of the Krippendorf pipeline (float64 temporaries of ~64 MB)
+_CHUNK_PIXELS = 8_000_000
+
 
 def combine_members(mu: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray]:
     """Combine member predictions, Krippendorf et al. (2023) Eq. 2-3.
@@ -146,9 +149,13 @@ class _NLLMember(ImageCNNEstimator):
         if h != w:
             raise InputError(f"{type(self).__name__} needs square images; got {h}x{w}")
         params = {"dropout": float(self.dropout), **(self.network_params or {})}
-        return KrippendorfCNN(
-            in_channels=c, npix=h, n_outputs=2, redshift_input=True, **params
-        )
+        try:
+            return KrippendorfCNN(in_channels=c, npix=h, n_outputs=2, redshift_input=True, **params)
+        except RuntimeError as err:  # a layer larger than what is left of the input
+            raise InputError(
+                f"the KrippendorfCNN network does not fit {h}x{h} images ({err}); use fewer "
+                "pools in network_params or a smaller pipeline rebin factor"
+            ) from err
 
     def _make_inputs(self, sample: Any, fit: bool) -> dict[str, np.ndarray]:
         cache = getattr(self, "_shared_inputs", None)
@@ -252,6 +259,14 @@ class NLLEnsemble(MassEstimator):
     name: ClassVar[str] = "nll_ensemble"
     provides_sigma: ClassVar[bool] = True
     wants_validation: ClassVar[bool] = True
+    #: Fast settings for `astroclustermass.testing.check_estimator`.
+    _test_params: ClassVar[dict] = {
+        "n_members": 2,
+        "max_epochs": 2,
+        "batch_size": 16,
+        "num_threads": 1,
+        "network_params": {"conv": (4, 4, 4), "dense": (16,)},
+    }
 
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **ImageCNNEstimator._parameter_constraints,
@@ -341,20 +356,34 @@ class NLLEnsemble(MassEstimator):
         return member
 
     # ------------------------------------------------------------ inputs
-    def _pipeline(self) -> Any:
+    def _pipeline(self, fitted: bool = True) -> Any:
+        """The Krippendorf pipeline: as fitted (``transforms_``) or from ``pipeline_params``."""
         from ..images import KrippendorfPipeline
 
-        if hasattr(self, "transforms_") and "pipeline" in self.transforms_:
+        if fitted:
             return KrippendorfPipeline.from_dict(self.transforms_["pipeline"])
-        return KrippendorfPipeline(**(self.pipeline_params or {}))
+        try:
+            pipe = KrippendorfPipeline(**(self.pipeline_params or {}))
+            pipe.to_dict()  # validates the values
+        except TypeError as err:
+            raise InputError(
+                f"invalid pipeline_params {self.pipeline_params!r} for KrippendorfPipeline: {err}"
+            ) from err
+        return pipe
 
     def _view(self, sample: Any) -> Any:
         """The sample as the members see it (after the Krippendorf pipeline, if any)."""
         if self.resolved_pipeline == "standard":
             return sample
+        pipe = self._pipeline()
         images = sample_images(sample, self.bands)
-        processed = np.asarray(self._pipeline().transform(images), dtype=np.float32)
-        return _PipelineView(sample, processed, self.bands)
+        # in chunks, so that the pipeline's float64 temporaries stay small
+        step = max(1, _CHUNK_PIXELS // max(1, int(np.prod(images.shape[1:]))))
+        parts = [
+            np.asarray(pipe.transform(images[start : start + step]), dtype=np.float32)
+            for start in range(0, len(images), step)
+        ]
+        return _PipelineView(sample, np.concatenate(parts), self.bands)
 
     def _split(self, sample: Any, validation: Any) -> tuple[Any, Any]:
         if validation is not None or self.validation_fraction == 0:
@@ -401,10 +430,15 @@ class NLLEnsemble(MassEstimator):
 
     def _fit(self, sample: Any, validation: Any) -> None:
         train, val = self._split(sample, validation)
+        if self.pipeline_params and self.resolved_pipeline == "standard":
+            raise InputError(
+                f"pipeline_params={self.pipeline_params!r} apply to the Krippendorf pipeline, "
+                f"but {self.bands!r} images with pipeline={self.pipeline!r} use the standard "
+                "one; pass pipeline='krippendorf' or drop pipeline_params"
+            )
+        self.transforms_ = {}
         if self.resolved_pipeline == "krippendorf":
-            self.transforms_ = {"pipeline": self._pipeline().to_dict()}
-        else:
-            self.transforms_ = {}
+            self.transforms_["pipeline"] = self._pipeline(fitted=False).to_dict()
         view_tr = self._view(train)
         view_va = None if val is None else self._view(val)
         shared: dict = {}
@@ -427,7 +461,7 @@ class NLLEnsemble(MassEstimator):
         self.member_seeds_ = [int(m.seed) for m in members]
         self.transforms_.update(members[0].transforms_)
         if view_va is not None:
-            mu, sigma = self._combine(view_va)
+            mu, sigma = self._combine(view_va, shared)
             truth = np.asarray(val.catalog["log10_m500c"], dtype=float)
             self.validation_scatter_ = float(np.std(mu - truth))
             self.validation_mean_sigma_ = float(np.mean(sigma))
@@ -435,8 +469,8 @@ class NLLEnsemble(MassEstimator):
             self.validation_scatter_ = self.validation_mean_sigma_ = float("nan")
 
     # ------------------------------------------------------------ prediction
-    def _member_outputs(self, view: Any) -> tuple[np.ndarray, np.ndarray]:
-        shared: dict = {}
+    def _member_outputs(self, view: Any, shared: dict | None = None) -> tuple[np.ndarray, ...]:
+        shared = {} if shared is None else shared
         mus, sigmas = [], []
         try:
             for member in self.members_:
@@ -450,8 +484,8 @@ class NLLEnsemble(MassEstimator):
                 member.__dict__.pop("_shared_inputs", None)
         return np.asarray(mus, dtype=float), np.asarray(sigmas, dtype=float)
 
-    def _combine(self, view: Any) -> tuple[np.ndarray, np.ndarray]:
-        return combine_members(*self._member_outputs(view))
+    def _combine(self, view: Any, shared: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return combine_members(*self._member_outputs(view, shared))
 
     def _predict(self, sample: Any) -> tuple[np.ndarray, np.ndarray]:
         return self._combine(self._view(sample))

@@ -64,9 +64,10 @@ def cube_inputs(
     --------
     >>> import numpy as np
     >>> cubes = np.full((2, 4, 4, 4), 1 / 64, dtype=np.float32)
-    >>> cube_inputs(cubes, log_scale=False)[0, 0, 0, 0, 0]
-    np.float32(1.0)
-    >>> float(cube_inputs(cubes)[0, 0, 0, 0, 0].round(4))
+    >>> x = cube_inputs(cubes, log_scale=False)
+    >>> x.shape, float(x[0, 0, 0, 0, 0])
+    ((2, 1, 4, 4, 4), 1.0)
+    >>> round(float(cube_inputs(cubes)[0, 0, 0, 0, 0]), 4)  # log(1 + 1)
     0.6931
     """
     arr = cubes if hasattr(cubes, "shape") else np.asarray(cubes)
@@ -93,18 +94,13 @@ def cube_inputs(
 
 
 def _mean_std(x: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation of a large float32 array, accumulated in float64."""
+    """Mean and standard deviation of a large float32 array (two float64 passes in chunks)."""
     flat = x.reshape(len(x), -1)
-    total = total_sq = 0.0
     step = max(1, _CHUNK_VOXELS // max(1, flat.shape[1]))
-    for start in range(0, len(flat), step):
-        chunk = flat[start : start + step].astype(np.float64)
-        total += float(chunk.sum())
-        total_sq += float(np.square(chunk).sum())
-    count = flat.size
-    mean = total / count
-    var = max(total_sq / count - mean * mean, 0.0)
-    return mean, float(np.sqrt(var))
+    chunks = [slice(start, start + step) for start in range(0, len(flat), step)]
+    mean = sum(float(flat[c].sum(dtype=np.float64)) for c in chunks) / flat.size
+    sq = sum(float(np.square(flat[c].astype(np.float64) - mean).sum()) for c in chunks)
+    return mean, float(np.sqrt(sq / flat.size))
 
 
 @with_defaults(bands="erosita_3", dropout=0.1)
@@ -143,6 +139,13 @@ class JointCNN(ImageCNNEstimator):
     """
 
     name: ClassVar[str] = "joint_cnn"
+    #: Fast settings for `astroclustermass.testing.check_estimator`.
+    _test_params: ClassVar[dict] = {
+        "max_epochs": 2,
+        "batch_size": 16,
+        "num_threads": 1,
+        "network_params": {"conv": (4, 4, 4, 4), "cube_conv": (4, 4, 4), "cube_kernels": (3, 3, 1)},
+    }
 
     def input_spec(self) -> InputSpec:
         """Images in ``bands``, dynamical cubes and the redshift (for Eq. 1)."""
@@ -154,14 +157,21 @@ class JointCNN(ImageCNNEstimator):
         c, h, w = input_shapes["image"]
         _, n_v, n, _ = input_shapes["cube"]
         params = {"dropout": float(self.dropout), **(self.network_params or {})}
-        return JointNet(
-            in_channels=c,
-            npix=h,
-            cube_size=n,
-            n_velocity=n_v,
-            n_outputs=self._n_outputs,
-            **params,
-        )
+        try:
+            return JointNet(
+                in_channels=c,
+                npix=h,
+                cube_size=n,
+                n_velocity=n_v,
+                n_outputs=self._n_outputs,
+                **params,
+            )
+        except RuntimeError as err:  # a layer larger than what is left of the input
+            raise InputError(
+                f"the {type(self).__name__} network does not fit {h}x{h} images and {n}^3 "
+                f"cubes ({err}); choose smaller kernels or fewer pools in network_params, e.g. "
+                "{'cube_kernels': (3, 3, 1)} for 16^3 cubes"
+            ) from err
 
     def _make_inputs(self, sample: Any, fit: bool) -> dict[str, np.ndarray]:
         """Map inputs of `ImageCNNEstimator` plus ``'cube'`` ``(N, 1, n, n, n)``."""

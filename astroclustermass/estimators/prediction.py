@@ -11,8 +11,10 @@ __all__ = ["MassPrediction"]
 class MassPrediction(Table):
     """Predicted masses, one row per cluster.
 
-    Columns
-    -------
+    Notes
+    -----
+    Columns:
+
     id : int
         Cluster identifier from the sample's catalogue.
     redshift : float

@@ -254,7 +254,7 @@ class MockConfig:
     smf_mchar, smf_alpha_members, smf_alpha_field : float
         Schechter stellar-mass function characteristic mass and faint slopes.
     cylinder_radius, cylinder_velocity : float
-        Galaxies are written within this projected radius (h⁻¹ Mpc) and |v_los|.
+        Galaxies are written within this projected radius (h⁻¹ Mpc) and ``|v_los|``.
 
     Examples
     --------

@@ -1,0 +1,167 @@
+"""Reading the inputs of ``ClusterSample.build``: catalogue, galaxies, band sets (private, L2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+from astropy.table import Table
+
+from ._ecsv_fast import read_ecsv
+from .bands import EnergyBands, get_bands
+from .exceptions import EmptyInputError, FileFormatError, InputError, MissingColumnError
+
+__all__ = ["read_table", "column_values", "read_catalog", "resolve_band_sets", "galaxy_groups"]
+
+_REQUIRED = ("file", "ra", "dec", "redshift")
+_GALAXY_COLUMNS = ("x_proj", "y_proj", "ra", "dec", "v_los", "z_gal", "m_star")
+
+
+def read_table(path: Path, what: str) -> Table:
+    """Read a table (fast path for ECSV); `FileFormatError` naming ``what`` and the file.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> read_table(Path("/nonexistent.ecsv"), "catalogue")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    FileFormatError: catalogue /nonexistent.ecsv does not exist
+    """
+    if not path.exists():
+        raise FileFormatError(f"{what} {path} does not exist")
+    try:
+        return read_ecsv(path) if path.suffix.lower() == ".ecsv" else Table.read(path)
+    except Exception as err:  # astropy raises many types for unreadable tables
+        raise FileFormatError(f"cannot read {what} {path}: {err}") from err
+
+
+def column_values(table: Table, name: str, unit: str | None, path: Path) -> np.ndarray:
+    """Column as float64 (in ``unit`` when it carries one; masked entries become NaN).
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from pathlib import Path
+    >>> column_values(Table({"r": [500.0] * u.kpc}), "r", "Mpc", Path("cat.ecsv")).tolist()
+    [0.5]
+    """
+    col = table[name]
+    if unit is not None and getattr(col, "unit", None) is not None:
+        try:
+            vals = u.Quantity(col).to_value(unit)
+        except u.UnitConversionError as err:
+            raise InputError(
+                f"{path}: column {name!r} has unit {col.unit}; expected {unit}"
+            ) from err
+    else:
+        vals = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
+    return np.asarray(vals, dtype=float)
+
+
+def read_catalog(path: Path) -> Table:
+    """Read and check a cluster catalogue (required columns file, ra, dec, redshift).
+
+    Adds ``id`` (row number) when absent and ``log10_m500c`` from ``m500c``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from astropy.table import Table
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "catalog.ecsv"
+    >>> Table({"file": ["a.fits"], "ra": [1.0], "dec": [2.0]}).write(p)
+    >>> read_catalog(p)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    MissingColumnError: catalogue ... lacks the required column 'redshift'
+    """
+    cat = read_table(path, "catalogue")
+    for name in _REQUIRED:
+        if name not in cat.colnames:
+            raise MissingColumnError(
+                f"catalogue {path} lacks the required column {name!r} (required: "
+                f"{', '.join(_REQUIRED)}; it has {', '.join(cat.colnames)})"
+            )
+    if len(cat) == 0:
+        raise EmptyInputError(f"catalogue {path} has no rows")
+    for name, unit in (("ra", "deg"), ("dec", "deg"), ("redshift", None)):
+        vals = column_values(cat, name, unit, path)
+        bad = ~np.isfinite(vals)
+        if name == "redshift":
+            bad |= vals <= 0
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"catalogue {path}: column {name!r} has {int(bad.sum())} missing/invalid value(s), "
+                f"the first at row {row} ({vals[row]!r})"
+            )
+    if "id" not in cat.colnames:
+        cat.add_column(np.arange(len(cat), dtype=np.int64), name="id", index=0)
+    ids = np.asarray(cat["id"])
+    if len(np.unique(ids)) != len(ids):
+        raise InputError(f"catalogue {path}: the 'id' column has duplicate values")
+    if "log10_m500c" not in cat.colnames and "m500c" in cat.colnames:
+        cat["log10_m500c"] = np.log10(column_values(cat, "m500c", None, path))
+    return cat
+
+
+def resolve_band_sets(bands: Any) -> list[EnergyBands]:
+    """Band sets from a name, an `EnergyBands`, a sequence or a dict of them.
+
+    Examples
+    --------
+    >>> [b.name for b in resolve_band_sets(("bolometric", "erosita_3"))]
+    ['bolometric', 'erosita_3']
+    """
+    if isinstance(bands, (str, EnergyBands)):
+        items = [bands]
+    elif isinstance(bands, dict):
+        items = [EnergyBands(get_bands(v).edges_keV, name=k) for k, v in bands.items()]
+    else:
+        items = list(bands)
+    out = [get_bands(b) for b in items]
+    names = [b.name for b in out]
+    if not out or len(set(names)) != len(names):
+        raise InputError(
+            f"band sets need distinct names; got {names}. Name custom bands with "
+            "EnergyBands(edges, name=...) or pass a dict {name: edges}"
+        )
+    return out
+
+
+def galaxy_groups(directory: Path, name: str, catalog: Table) -> list[dict | None] | None:
+    """Per catalogue row, a dict of that cluster's galaxy columns; None without the file.
+
+    Galaxies are matched to clusters by ``cluster_id`` == catalogue ``id``;
+    columns keep their units (as Quantity) so that `galaxy_phase_space`
+    converts them.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> galaxy_groups(Path("/nonexistent"), "galaxies.ecsv", Table({"id": [1]})) is None
+    True
+    """
+    path = directory / name
+    if not path.exists():
+        return None
+    gal = read_table(path, "galaxy table")
+    if "cluster_id" not in gal.colnames:
+        raise MissingColumnError(
+            f"galaxy table {path} lacks the column 'cluster_id' (matching catalogue 'id')"
+        )
+    cols = [c for c in _GALAXY_COLUMNS if c in gal.colnames]
+    cid = np.asarray(gal["cluster_id"])
+    order = np.argsort(cid, kind="stable")
+    cid = cid[order]
+    data = {}
+    for c in cols:
+        col = gal[c]
+        vals = u.Quantity(col)[order] if getattr(col, "unit", None) is not None else None
+        if vals is None:
+            vals = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)[order]
+        data[c] = vals
+    ids = np.asarray(catalog["id"])
+    lo = np.searchsorted(cid, ids, side="left")
+    hi = np.searchsorted(cid, ids, side="right")
+    return [{c: v[a:b] for c, v in data.items()} for a, b in zip(lo.tolist(), hi.tolist())]
