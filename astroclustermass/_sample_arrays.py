@@ -11,9 +11,16 @@ from astropy.table import Table
 
 from ._sample_io import LazyArray
 from .bands import EnergyBands, get_bands
-from .exceptions import InputError, UnknownNameError
+from .exceptions import BandMismatchError, InputError, UnknownNameError
 
-__all__ = ["SOURCES", "json_default", "normalise_rows", "check_counts", "validate_arrays"]
+__all__ = [
+    "SOURCES",
+    "json_default",
+    "normalise_rows",
+    "check_counts",
+    "validate_arrays",
+    "match_band_set",
+]
 
 #: Per-source image kinds, named as the event source labels.
 SOURCES = ("icm", "agn", "background")
@@ -149,3 +156,30 @@ def validate_arrays(
         "observables": observables,
         "npix": npix,
     }
+
+
+def match_band_set(band_sets: Mapping[str, EnergyBands], bands: Any) -> str:
+    """Name of the band set in ``band_sets`` matching ``bands`` (None: the first).
+
+    Examples
+    --------
+    >>> from astroclustermass.bands import get_bands
+    >>> match_band_set({"soft": EnergyBands([(0.5, 10.0)], "soft")}, "bolometric")
+    'soft'
+    """
+    if bands is None:
+        return next(iter(band_sets))
+    if isinstance(bands, str) and bands in band_sets:
+        return bands
+    try:
+        wanted = get_bands(bands)
+    except (UnknownNameError, InputError):
+        wanted = None
+    for name, stored in band_sets.items():
+        if wanted is not None and stored == wanted:
+            return name
+    available = ", ".join(f"{n} ({', '.join(b.labels)})" for n, b in band_sets.items())
+    raise BandMismatchError(
+        f"this sample has no images for bands {bands!r}; available band sets: {available}. "
+        "Rebuild the sample with ClusterSample.build(..., bands=[...]) to add them"
+    )

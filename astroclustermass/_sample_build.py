@@ -14,9 +14,7 @@ number of workers or on the order in which chunks finish.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
-import sys
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from astropy.table import MaskedColumn, Table
 
 from ._sample_inputs import column_values, galaxy_groups, read_catalog, resolve_band_sets
 from ._utils import progress_bar
+from ._utils._processes import process_context
 from .bands import EnergyBands, get_bands
 from .cosmology import get_cosmology
 from .exceptions import (
@@ -70,8 +69,6 @@ class _Config:
 
 def _process_cluster(cfg: _Config, task: dict) -> dict:
     """Everything computed from one cluster's files (runs in a worker)."""
-    from astropy.coordinates import SkyCoord
-
     from .events import EventList
     from .images import bin_events
 
@@ -79,13 +76,13 @@ def _process_cluster(cfg: _Config, task: dict) -> dict:
         ev = EventList.read(task["path"])
     except Exception as err:  # reported with the cluster id; raised or skipped by the caller
         return {"error": f"{type(err).__name__}: {err}"}
-    center = SkyCoord(task["ra"] * u.deg, task["dec"] * u.deg)
+    center = (task["ra"], task["dec"])  # deg; EventList.to_comoving accepts a pair or SkyCoord
     x, y = ev.to_comoving(center, task["redshift"], cfg.cosmology)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     energy = ev.energy.to_value(u.keV)
     labels = getattr(ev, "source", None)
-    out: dict[str, Any] = {"images": [], "source_images": [], "labelled": labels is not None}
+    out: dict[str, Any] = {"images": [], "source_images": []}
     main_index = None
     for k, bands in enumerate(cfg.band_sets):
         bi = bands.band_index(energy)
@@ -137,7 +134,7 @@ def _cluster_dynamics(cfg: _Config, task: dict, obs: dict) -> tuple[np.ndarray, 
         "redshift": task["redshift"],
         "cosmology": cfg.cosmology,
     }
-    if gal is None or len(next(iter(gal.values()))) == 0:
+    if not gal or len(next(iter(gal.values()))) == 0:
         obs.update(n_gal=0, sigma_v=float("nan"), n_gal_cylinder=0)
         return np.zeros((n, n, n), np.float32), "no galaxies"
     dyn = dynamical_observables(
@@ -169,11 +166,7 @@ def _cluster_dynamics(cfg: _Config, task: dict, obs: dict) -> tuple[np.ndarray, 
 
 
 def _mp_context() -> Any:
-    """``fork`` on Linux (fast start, works from scripts without a ``__main__`` guard; the
-    workers use only numpy/astropy, which are fork-safe), else the platform default."""
-    if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context()
+    return process_context()
 
 
 def _process_chunk(cfg: _Config, tasks: list[dict]) -> list[dict]:

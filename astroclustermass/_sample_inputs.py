@@ -151,6 +151,12 @@ def galaxy_groups(directory: Path, name: str, catalog: Table) -> list[dict | Non
             f"galaxy table {path} lacks the column 'cluster_id' (matching catalogue 'id')"
         )
     cols = [c for c in _GALAXY_COLUMNS if c in gal.colnames]
+    has_pos = {"x_proj", "y_proj"} <= set(cols) or {"ra", "dec"} <= set(cols)
+    if not has_pos or not ({"v_los", "z_gal"} & set(cols)):
+        raise MissingColumnError(
+            f"galaxy table {path} needs x_proj, y_proj (or ra, dec) and v_los (or z_gal); "
+            f"it has {', '.join(gal.colnames)}"
+        )
     cid = np.asarray(gal["cluster_id"])
     order = np.argsort(cid, kind="stable")
     cid = cid[order]

@@ -38,6 +38,7 @@ __all__ = [
     "GZIP_LEVEL",
     "compress_chunk",
     "write_row",
+    "sample_header",
     "take_rows",
     "write_hdf5",
     "read_hdf5",
@@ -238,6 +239,22 @@ def copy_rows(dst: Any, src: Any) -> None:
             else src[start:stop]
         )
         dst[start:stop] = part
+
+
+def sample_header(sample: Any) -> dict:
+    """The root attributes of a sample's file (JSON-safe values)."""
+    from ._sample_arrays import json_default
+    from .cosmology import cosmology_to_dict
+
+    return {
+        "npix": sample.npix,
+        "aperture": sample.aperture,
+        "n_clusters": len(sample),
+        "cosmology": cosmology_to_dict(sample.cosmology),
+        "band_sets": [b.to_dict() for b in sample._band_sets.values()],
+        "meta": json.loads(json.dumps(sample.meta, default=json_default)),
+        "sources": list(sample.sources),
+    }
 
 
 def write_header(f: Any, sample_attrs: dict) -> None:

@@ -23,7 +23,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,12 +31,12 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
-from ._sample_arrays import SOURCES, json_default, normalise_rows, validate_arrays
-from ._sample_io import LazyArray, read_hdf5, take_rows, write_hdf5
+from ._sample_arrays import SOURCES, match_band_set, normalise_rows, validate_arrays
+from ._sample_io import LazyArray, read_hdf5, sample_header, take_rows, write_hdf5
 from ._sample_learning import LearningViewsMixin
-from .bands import EnergyBands, get_bands
-from .cosmology import cosmology_from_dict, cosmology_to_dict, get_cosmology
-from .exceptions import BandMismatchError, InputError, UnknownNameError
+from .bands import EnergyBands
+from .cosmology import cosmology_from_dict, get_cosmology
+from .exceptions import InputError
 
 __all__ = ["ClusterSample", "SOURCES"]
 
@@ -234,6 +233,23 @@ class ClusterSample(LearningViewsMixin):
         -------
         ClusterSample
 
+        Notes
+        -----
+        In memory, a cluster with the default bands, ICM/AGN images and a 64³
+        cube takes about 1.8 MB, so 3,285 clusters need about 6 GB; pass
+        ``path`` to stream to disk instead (about 0.6 MB per cluster there).
+        The observables are ``n_phot`` (photons of the ``bolometric`` band set,
+        else the first one, inside the image square), ``n_phot_500c`` (the
+        same photons within R500c of the centre, counted from the events; needs
+        catalogue ``r500c``), ``n_phot_icm``/``n_phot_agn`` (with labels),
+        ``n_gal``, ``sigma_v`` and ``n_gal_cylinder`` (with galaxies, see
+        `~astroclustermass.dynamics.dynamical_observables`) and ``exposure``
+        from the event headers. Clusters with fewer than 4 galaxies in the
+        cylinder get an all-zero cube; a warning lists them and
+        ``meta['build']['zero_cube_ids']`` records them. Worker processes
+        are forked on Linux; elsewhere (spawn) call ``build`` from under
+        ``if __name__ == "__main__":`` in scripts.
+
         Raises
         ------
         FileFormatError
@@ -349,16 +365,7 @@ class ClusterSample(LearningViewsMixin):
         return write_hdf5(self, path, overwrite, compression, compression_level, cube_compression)
 
     def _header(self) -> dict:
-        meta = json.loads(json.dumps(self.meta, default=json_default))
-        return {
-            "npix": self.npix,
-            "aperture": self.aperture,
-            "n_clusters": len(self),
-            "cosmology": cosmology_to_dict(self.cosmology),
-            "band_sets": [b.to_dict() for b in self._band_sets.values()],
-            "meta": meta,
-            "sources": list(self.sources),
-        }
+        return sample_header(self)
 
     # ------------------------------------------------------------------ access
     @property
@@ -432,23 +439,7 @@ class ClusterSample(LearningViewsMixin):
         >>> s.band_set_name(get_bands("bolometric"))
         'bolometric'
         """
-        if bands is None:
-            return next(iter(self._band_sets))
-        if isinstance(bands, str) and bands in self._band_sets:
-            return bands
-        try:
-            wanted = get_bands(bands)
-        except (UnknownNameError, InputError):
-            wanted = None
-        if wanted is not None:
-            for name, stored in self._band_sets.items():
-                if stored == wanted:
-                    return name
-        available = ", ".join(f"{n} ({', '.join(b.labels)})" for n, b in self._band_sets.items())
-        raise BandMismatchError(
-            f"this sample has no images for bands {bands!r}; available band sets: {available}. "
-            "Rebuild the sample with ClusterSample.build(..., bands=[...]) to add them"
-        )
+        return match_band_set(self._band_sets, bands)
 
     def images(self, bands: Any = None) -> np.ndarray:
         """Photon-count images of one band set, int32 (N, n_band, npix, npix).

@@ -528,6 +528,9 @@ def test_build_missing_column_and_files(tmp_path):
     assert s.meta["build"]["skipped_ids"] == [12, 14]
     with pytest.raises(InputError, match="on_error"):
         ClusterSample.build(root, on_error="ignore")
+    Table({"cluster_id": [11], "x_proj": [0.1], "y_proj": [0.2]}).write(root / "bad_gal.ecsv")
+    with pytest.raises(MissingColumnError, match=r"bad_gal.ecsv needs .*v_los"):
+        ClusterSample.build(root, galaxies="bad_gal.ecsv", progress=False)
 
 
 def test_fast_ecsv_reader_matches_astropy(tmp_path):

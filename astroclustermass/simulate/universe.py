@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 
 import astropy.units as u
@@ -30,6 +29,7 @@ import numpy as np
 from astropy.table import Table
 
 from .._utils import atomic_directory, progress_bar
+from .._utils._processes import process_context
 from ..cosmology import cosmology_from_dict, cosmology_to_dict, get_cosmology
 from ..exceptions import InputError
 from ..version import __version__
@@ -415,7 +415,7 @@ class MockUniverse:
                         bar.update(len(task["specs"]))
                 else:
                     with ProcessPoolExecutor(
-                        max_workers=n_jobs, mp_context=get_context("spawn")
+                        max_workers=n_jobs, mp_context=process_context()
                     ) as pool:
                         futures = {pool.submit(_simulate_chunk, t): len(t["specs"]) for t in tasks}
                         for fut in as_completed(futures):
