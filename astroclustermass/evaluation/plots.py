@@ -276,15 +276,8 @@ def plot_coverage(
     for k, (pred, label) in enumerate(zip(predictions, labels)):
         observed = [coverage(pred, level) for level in levels]
         ax_cov.plot(levels, observed, color=f"C{k}", lw=2, label=label)
-        ax_pit.hist(
-            pit_values(pred),
-            bins=edges,
-            density=True,
-            histtype="step",
-            lw=2,
-            color=f"C{k}",
-            label=label,
-        )
+        density, _ = np.histogram(pit_values(pred), bins=edges, density=True)
+        ax_pit.stairs(density, edges, baseline=None, lw=2, color=f"C{k}", label=label)
     ax_pit.axhline(1.0, color="0.3", ls="--", lw=1)
     ax_cov.set(
         xlabel="nominal probability of the interval",

@@ -1,0 +1,318 @@
+"""Stages and helpers of the benchmark pipeline (private).
+
+Caching of the simulation and the sample, stage timing, cube pooling, the
+scalar-proxy baseline and fold resolution for `~.pipeline.run_benchmark`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+
+from .._utils import atomic_write
+from ..exceptions import FileFormatError, InputError
+from ..version import __version__
+
+__all__: list[str] = []
+
+#: Scalar observables of Ho et al. (2023) Table 2, in the paper's order.
+IDEAL_OBSERVABLES = ("T", "L_X", "M_gas", "M_star", "sigma_v_true")
+REALISTIC_OBSERVABLES = ("n_gal", "sigma_v", "n_phot", "n_phot_500c")
+
+
+# ------------------------------------------------------------------ helpers
+def _hash(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _data_fingerprint(directory: Path) -> dict[str, Any]:
+    """Content hash of the catalogues and size/mtime of every event file."""
+    cat = directory / "catalog.ecsv"
+    if not cat.exists():
+        raise FileFormatError(
+            f"{directory} has no catalog.ecsv; a data directory needs catalog.ecsv, events/ "
+            "and optionally galaxies.ecsv (see docs/internals.rst)"
+        )
+    out: dict[str, Any] = {"path": str(directory.resolve())}
+    for name in ("catalog.ecsv", "galaxies.ecsv"):
+        p = directory / name
+        if p.exists():
+            out[name] = hashlib.sha256(p.read_bytes()).hexdigest()
+    events = []
+    for p in sorted(directory.rglob("*")):
+        if p.is_file() and p.suffix.lower() in {".fits", ".fit", ".fz", ".gz"}:
+            st = p.stat()
+            events.append((str(p.relative_to(directory)), st.st_size, st.st_mtime_ns))
+    out["events"] = _hash(events)
+    out["n_event_files"] = len(events)
+    return out
+
+
+class _Log:
+    """Stage messages on stderr and timings."""
+
+    def __init__(self, progress: bool | None, n_stages: int) -> None:
+        self.enabled = progress is not False
+        self.n = n_stages
+        self.k = 0
+        self.timings: dict[str, float] = {}
+
+    def say(self, text: str) -> None:
+        if self.enabled:
+            print(text, file=sys.stderr, flush=True)
+
+    @contextmanager
+    def stage(self, key: str, text: str) -> Iterator[None]:
+        self.k += 1
+        self.say(f"[{self.k}/{self.n}] {text}")
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[key] = self.timings.get(key, 0.0) + time.perf_counter() - t0
+
+
+def _accepted_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    from ..plugins import estimator_registry
+
+    cls = estimator_registry().get(name)
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    return {k: v for k, v in params.items() if k in accepted}
+
+
+def _required_bands(estimators: Sequence[str], params: dict[str, dict]) -> list[str]:
+    from ..estimators import MassEstimator
+
+    names = ["bolometric", "erosita_3"]
+    for name in estimators:
+        spec = MassEstimator.from_name(name, **params.get(name, {})).input_spec()
+        for bands in spec["bands"]:
+            if bands.name not in names:
+                names.append(bands.name)
+    return names
+
+
+def _needs_cubes(estimators: Sequence[str], params: dict[str, dict]) -> bool:
+    from ..estimators import MassEstimator
+
+    return any(
+        MassEstimator.from_name(n, **params.get(n, {})).input_spec()["cubes"] for n in estimators
+    )
+
+
+# ------------------------------------------------------------------ stages
+def _simulate(
+    out: Path,
+    n_clusters: int,
+    seed: int,
+    exposure: Any,
+    n_jobs: int,
+    progress: bool | None,
+    log: _Log,
+) -> tuple[Path, dict]:
+    from ..simulate import MockUniverse
+
+    universe = MockUniverse(n_clusters, seed=seed, exposure=exposure)
+    digest = _hash(universe.simulation_metadata())
+    sim_dir = out / "simulation"
+    if universe.matches(sim_dir):  # simulation.json equal and every file present
+        log.say(f"      reusing the simulation in {sim_dir} (configuration unchanged)")
+        return sim_dir, {"hash": digest, "reused": True}
+    universe.write(sim_dir, n_jobs=n_jobs, progress=progress, overwrite=True)
+    return sim_dir, {"hash": digest, "reused": False}
+
+
+def _pool_cubes(sample: Any, size: int) -> Any:
+    """A copy of ``sample`` whose dynamical cubes are sum-pooled to ``size``³ voxels.
+
+    Pooling keeps each cube normalised to 1 and its grid on the same
+    ``[-aperture, aperture]`` and velocity range (bin centres of the coarse
+    ``linspace`` grid), as ``docs/internals.rst`` requires.
+    """
+    from ..sample import ClusterSample
+
+    cubes = sample.cubes
+    n = int(cubes.shape[1])
+    if size >= n:
+        return sample
+    if n % size:
+        raise InputError(f"cannot pool {n}^3 dynamical cubes to {size}^3; use a divisor of {n}")
+    f = n // size
+    pooled = np.empty((len(sample), size, size, size), np.float32)
+    for k in range(0, len(sample), 64):  # bounded temporaries
+        block = np.asarray(cubes[k : k + 64], dtype=np.float64)
+        pooled[k : k + 64] = block.reshape(-1, size, f, size, f, size, f).sum(axis=(2, 4, 6))
+    images = {name: np.asarray(sample.images(name)) for name in sample.band_sets}
+    source_images = {
+        name: {src: np.asarray(sample.source_images(name, src)) for src in sample.sources}
+        for name in sample.band_sets
+    }
+    meta = json.loads(json.dumps(sample.meta, default=str))
+    build = meta.setdefault("build", {})
+    if isinstance(build, dict):
+        build["n_cube"] = size
+        build["cube_pooled_from"] = n
+    return ClusterSample(
+        sample.catalog,
+        images,
+        dict(sample.band_sets),
+        source_images=source_images,
+        cubes=pooled,
+        observables=sample.observables,
+        npix=sample.npix,
+        aperture=sample.aperture,
+        cosmology=sample.cosmology,
+        meta=meta,
+    )
+
+
+def _build(
+    out: Path,
+    source: Path,
+    source_key: Any,
+    bands: list[str],
+    npix: int,
+    dynamics: bool,
+    n_jobs: int,
+    progress: bool | None,
+    log: _Log,
+):
+    from ..sample import ClusterSample
+
+    key = {
+        "source": source_key,
+        "bands": bands,
+        "npix": int(npix),
+        "aperture": 2.3,
+        "dynamics": bool(dynamics),
+        "version": __version__,
+    }
+    digest = _hash(key)
+    path = out / "sample.h5"
+    marker = out / "sample.json"
+    stored = _read_json(marker)
+    if stored and stored.get("hash") == digest and path.exists():
+        log.say(f"      reusing the sample {path} (configuration unchanged)")
+        return ClusterSample.read(path), {"hash": digest, "reused": True}
+    marker.unlink(missing_ok=True)
+    sample = ClusterSample.build(
+        source,
+        bands=tuple(bands),
+        npix=npix,
+        aperture=2.3,
+        dynamics=dynamics,
+        n_jobs=n_jobs,
+        progress=progress,
+        path=path,
+        overwrite=True,
+    )
+    _write_json(marker, {"hash": digest, "config": key})
+    return sample, {"hash": digest, "reused": False}
+
+
+def _proxies(sample: Any) -> tuple[Table | None, Any, list[str]]:
+    """Eq. 7 scatter rows, best combinations and the correlation matrix (Fig. 3)."""
+    from ..estimators.scaling import residual_correlation, scatter_table, search_combinations
+
+    if "log10_m500c" not in sample.catalog.colnames:
+        raise InputError(
+            "the benchmark needs true masses: the catalogue has no 'log10_m500c' (or 'm500c') "
+            "column"
+        )
+    obs = sample.observables
+    ideal = [c for c in IDEAL_OBSERVABLES if c in sample.catalog.colnames]
+    real = [c for c in REALISTIC_OBSERVABLES if obs is not None and c in obs.colnames]
+    notes: list[str] = []
+    rows: list[tuple[str, str, int, float]] = []
+    usable: dict[str, list[str]] = {"ideal": [], "realistic": []}
+    for section, names in (("ideal", ideal), ("realistic", real)):  # Table 3 order
+        for name in names:
+            try:
+                t = scatter_table(sample, [name])
+            except InputError as err:
+                notes.append(f"{section} observable {name} skipped: {err}")
+                continue
+            usable[section].append(name)
+            rows.append((section, name, int(t["n"][0]), float(t["scatter_dex"][0])))
+    for section, names in usable.items():
+        if len(names) < 2:
+            continue
+        try:
+            best = search_combinations(sample, names, min_size=2)
+        except InputError as err:
+            notes.append(f"{section} combinations skipped: {err}")
+            continue
+        n_used = int(best.meta.get("n_clusters", len(sample)))
+        for r in best:
+            rows.append(
+                (f"{section} combination", str(r["observables"]), n_used, float(r["scatter_dex"]))
+            )
+    ideal, real = usable["ideal"], usable["realistic"]
+    table = None
+    if rows:
+        table = Table(
+            rows=rows, names=("section", "model", "n", "scatter_dex"), dtype=(str, str, int, float)
+        )
+    correlation = None
+    names = ideal + real
+    if len(names) >= 2:
+        try:
+            matrix = residual_correlation(sample, names)
+            correlation = (matrix, names, len(ideal) if ideal and real else None)
+        except InputError as err:
+            notes.append(f"residual correlation skipped: {err}")
+    return table, correlation, notes
+
+
+def _cross_validate(
+    name: str, sample: Any, folds: Any, seed: int, progress: bool | None, params: dict[str, Any]
+):
+    from ..estimators import MassEstimator
+    from ..evaluation.crossval import cross_validate
+
+    estimator = MassEstimator.from_name(name, **params)  # params may hold the network seed
+    return cross_validate(estimator, sample, folds=folds, seed=seed, progress=progress)
+
+
+def _resolve_folds(folds: Any, sample: Any, explicit: bool, notes: list[str]) -> Any:
+    if folds == "octant":
+        cat = sample.catalog
+        if not all(c in cat.colnames for c in ("x", "y", "z")):
+            if explicit:
+                raise InputError(
+                    "octant folds need the box positions x, y, z in the catalogue; pass "
+                    "folds=K (e.g. --folds 8) for random folds"
+                )
+            notes.append(
+                "the catalogue has no box positions x, y, z: 8 random folds were used "
+                "instead of octants"
+            )
+            return 8
+        return "octant"
+    k = int(folds)
+    if k < 2:
+        raise InputError(f"folds must be 'octant' or an integer >= 2; got {folds!r}")
+    return k
