@@ -26,29 +26,60 @@ def tiny_run(tmp_path_factory):
 def test_report_files_exist(tiny_run):
     out = tiny_run.out
     assert tiny_run.report == out / "report.md"
-    for name in ("report.md", "report.html", "table3.ecsv", "table3.tex", "config.json",
-                 "sample.h5", "simulation/simulation.json", "simulation/catalog.ecsv"):
+    for name in (
+        "report.md",
+        "report.html",
+        "table3.ecsv",
+        "table3.tex",
+        "config.json",
+        "sample.h5",
+        "simulation/simulation.json",
+        "simulation/catalog.ecsv",
+    ):
         assert (out / name).exists(), name
     for name in ("fig4_predictions", "fig3_residual_correlation", "mass_bin_bias", "coverage"):
         png = out / "figures" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = tiny_run.report.read_text()
-    for text in ("Table 3", "power_law(n_phot_500c)", "joint_cnn", "paper (dex)", "Timings",
-                 "Preset 'quick'"):
+    for text in (
+        "Table 3",
+        "power_law(n_phot_500c)",
+        "joint_cnn",
+        "paper (dex)",
+        "Timings",
+        "Preset 'quick'",
+    ):
         assert text in md
 
 
 def test_table_columns_and_finite_numbers(tiny_run):
     table = Table.read(tiny_run.out / "table3.ecsv", format="ascii.ecsv")
-    for col in ("section", "model", "method", "n", "scatter_dex", "scatter_percent", "bias_dex",
-                "coverage_68", "coverage_95", "paper_dex", "paper_percent"):
+    for col in (
+        "section",
+        "model",
+        "method",
+        "n",
+        "scatter_dex",
+        "scatter_percent",
+        "bias_dex",
+        "coverage_68",
+        "coverage_95",
+        "paper_dex",
+        "paper_percent",
+    ):
         assert col in table.colnames
     assert np.all(np.isfinite(table["scatter_dex"])) and np.all(table["scatter_dex"] > 0)
-    np.testing.assert_allclose(table["scatter_percent"], 100 * np.log(10) * table["scatter_dex"],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        table["scatter_percent"], 100 * np.log(10) * table["scatter_dex"], rtol=1e-6
+    )
     sections = set(table["section"])
-    assert {"ideal", "realistic", "ideal combination", "realistic combination",
-            "cross-validated"} <= sections
+    assert {
+        "ideal",
+        "realistic",
+        "ideal combination",
+        "realistic combination",
+        "cross-validated",
+    } <= sections
     cv = table[table["section"] == "cross-validated"]
     assert list(cv["model"]) == ["power_law(n_phot_500c)", *CNNS]
     assert np.all(np.isfinite(cv["bias_dex"])) and np.all(cv["n"] == 40)
@@ -67,7 +98,8 @@ def test_out_of_fold_predictions_saved(tiny_run):
         np.testing.assert_allclose(back["log10_m500c"], pred["log10_m500c"])
     row = tiny_run.table[tiny_run.table["model"] == "single_band_cnn"][0]
     assert row["scatter_dex"] == pytest.approx(
-        metrics.scatter(tiny_run.predictions["single_band_cnn"]))
+        metrics.scatter(tiny_run.predictions["single_band_cnn"])
+    )
     assert "| section | model |" in format_table(tiny_run.table)
     assert set(tiny_run.timings) >= {"simulate", "build", "proxies", *CNNS}
 
@@ -77,8 +109,10 @@ def test_cache_reused_and_invalidated(tiny_run):
     # the same configuration (the estimators decide which band sets are built)
     again = run_benchmark(out=out, estimators=CNNS, **TINY)
     assert again.config["simulation"]["reused"] and again.config["sample"]["reused"]
-    np.testing.assert_allclose(again.predictions["power_law(n_phot_500c)"]["log10_m500c"],
-                               tiny_run.predictions["power_law(n_phot_500c)"]["log10_m500c"])
+    np.testing.assert_allclose(
+        again.predictions["power_law(n_phot_500c)"]["log10_m500c"],
+        tiny_run.predictions["power_law(n_phot_500c)"]["log10_m500c"],
+    )
     # another npix: the simulation is reused, the sample is rebuilt
     other = run_benchmark(out=out, estimators=[], **{**TINY, "npix": 16})
     assert other.config["simulation"]["reused"] and not other.config["sample"]["reused"]
@@ -91,8 +125,9 @@ def test_user_data_without_ideal_columns(tiny_run, tmp_path):
     cat = Table.read(tiny_run.out / "simulation" / "catalog.ecsv", format="ascii.ecsv")
     cat.remove_columns(["T", "L_X", "M_gas", "M_star", "sigma_v_true", "x", "y", "z"])
     cat.write(data / "catalog.ecsv", format="ascii.ecsv")  # no galaxies.ecsv either
-    result = run_benchmark(data=data, out=tmp_path / "out", estimators=[], npix=16,
-                           progress=False, n_jobs=1)
+    result = run_benchmark(
+        data=data, out=tmp_path / "out", estimators=[], npix=16, progress=False, n_jobs=1
+    )
     sections = set(result.table["section"])
     assert "ideal" not in sections and "realistic" in sections
     assert "n_gal" not in list(result.table["model"])  # no galaxies, no richness
@@ -107,13 +142,37 @@ def test_bad_arguments(tmp_path):
         run_benchmark(data=tmp_path, simulate=10, out=tmp_path)
     with pytest.raises(UnknownNameError, match="single_band_cnn"):
         run_benchmark(estimators=["single_band"], out=tmp_path, simulate=10)
+    nodata = tmp_path / "nodata"
+    nodata.mkdir()
+    Table({"file": ["a.fits"], "ra": [1.0], "dec": [2.0], "redshift": [0.1]}).write(
+        nodata / "catalog.ecsv", format="ascii.ecsv"
+    )
+    with pytest.raises(InputError, match="true masses"):
+        run_benchmark(data=nodata, out=tmp_path / "o", estimators=[])
     assert PRESETS["paper"]["n_clusters"] == 3285 and PRESETS["paper"]["npix"] == 128
 
 
 def test_cli_benchmark(tiny_run, capsys):
-    status = main(["benchmark", "--simulate", "40", "--npix", "32", "--folds", "2", "--epochs",
-                   "1", "--estimators", "single_band_cnn", "--out", str(tiny_run.out),
-                   "--n-jobs", "1", "--quiet"])
+    status = main(
+        [
+            "benchmark",
+            "--simulate",
+            "40",
+            "--npix",
+            "32",
+            "--folds",
+            "2",
+            "--epochs",
+            "1",
+            "--estimators",
+            "single_band_cnn",
+            "--out",
+            str(tiny_run.out),
+            "--n-jobs",
+            "1",
+            "--quiet",
+        ]
+    )
     assert status == 0
     out = capsys.readouterr().out
     assert "| cross-validated | single_band_cnn |" in out and "report:" in out

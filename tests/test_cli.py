@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from astroclustermass import __version__
@@ -133,3 +134,60 @@ def test_console_script_entry_point():
         timeout=60,
     )
     assert result.returncode == 0 and __version__ in result.stdout
+
+
+@pytest.mark.filterwarnings("ignore::astroclustermass.exceptions.OutOfRangeWarning")
+def test_simulate_build_train_predict(tmp_path, capsys):
+    sim, h5, model, pred = (tmp_path / n for n in ("sim", "s.h5", "model", "p.ecsv"))
+    args = ["simulate", "--n-clusters", "24", "--seed", "3", "--out", str(sim), "--n-jobs", "1"]
+    assert main([*args, "--quiet", "--report"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote 24 clusters" in out and "Table 1" in out
+    assert (sim / "catalog.ecsv").exists()
+    assert (
+        main(
+            [
+                "build",
+                str(sim),
+                "--out",
+                str(h5),
+                "--npix",
+                "8",
+                "--bands",
+                "bolometric",
+                "--no-dynamics",
+                "--n-jobs",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert "24 clusters" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "train",
+                "power_law",
+                "--sample",
+                str(h5),
+                "--out",
+                str(model),
+                "--param",
+                "observable=n_phot",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (model / "config.json").exists()
+    capsys.readouterr()
+    assert main(["predict", str(model), "--sample", str(h5), "--out", str(pred), "--quiet"]) == 0
+    assert "scatter" in capsys.readouterr().out
+    from astroclustermass.estimators import MassPrediction
+
+    table = MassPrediction.read(pred, format="ascii.ecsv")
+    assert len(table) == 24 and np.all(np.isfinite(table["log10_m500c"]))
+    # the file exists now: refuse to overwrite without --overwrite
+    assert main(["predict", str(model), "--sample", str(h5), "--out", str(pred)]) == 2
+    assert "--overwrite" in capsys.readouterr().err

@@ -11,7 +11,12 @@ from astropy.table import Table
 from astroclustermass.bands import get_bands
 from astroclustermass.estimators import MassEstimator
 from astroclustermass.estimators._cnn_base import ImageCNNEstimator, flat_mass_weights
-from astroclustermass.exceptions import BandMismatchError, OutOfRangeWarning
+from astroclustermass.exceptions import (
+    BandMismatchError,
+    IncompatibleSampleError,
+    ModelFileError,
+    OutOfRangeWarning,
+)
 from astroclustermass.sample import ClusterSample
 
 APERTURE = 2.3
@@ -173,6 +178,20 @@ def test_wrong_bands_refused(split, fitted):
     )
     with pytest.raises(BandMismatchError, match="erosita_3"):
         MassEstimator.from_name("multiband_cnn", **FAST).fit(only_sb)
+    other_npix = make_sample(5, seed=4, npix=16)
+    with pytest.raises(IncompatibleSampleError, match="npix"):
+        _predict(fitted("single_band_cnn"), other_npix)
+
+
+def test_tampered_weights_refused(split, fitted, tmp_path):
+    est = fitted("gap_cnn")
+    path = est.save(tmp_path / "gap")
+    arrays = path / "arrays.safetensors"
+    data = bytearray(arrays.read_bytes())
+    data[-5] ^= 0xFF
+    arrays.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="checksum|modified"):
+        MassEstimator.load(path)
 
 
 def test_transforms_fitted_on_training_part_only(split):

@@ -71,7 +71,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "estimators": CNN_ESTIMATORS,
         "estimator_params": {
             "joint_cnn": {"max_epochs": 10, "network_params": {"cube_kernels": (3, 3, 1)}},
-            "nll_ensemble": {"n_members": 2},
+            "nll_ensemble": {"n_members": 2, "lr": 1e-3},
         },
     },
     "paper": {
@@ -285,6 +285,7 @@ def run_benchmark(
             if not source.is_dir():
                 raise FileFormatError(f"data directory {source} does not exist")
             source_key = _data_fingerprint(source)
+            _check_truth(source / "catalog.ecsv")
         bands = _required_bands(names, params)
         cubes = _needs_cubes(names, params)
         with log.stage("build", f"building the sample ({npix}² maps, bands {', '.join(bands)})"):
@@ -297,7 +298,8 @@ def run_benchmark(
                 f"{[n for n in names if 'joint' in n] or names} need dynamical cubes, but the "
                 "data has no galaxies.ecsv; drop those estimators"
             )
-        cube_size = npix // 2  # the paper's npix = 2n: 2x2-pooled maps land on the cube grid
+        # the paper's npix = 2n (2x2-pooled maps land on the cube grid); at least 16 voxels
+        cube_size = npix // 2 if npix // 2 >= 16 else npix
         if (
             cubes
             and sample.cubes is not None
@@ -367,6 +369,20 @@ def run_benchmark(
         timings=dict(log.timings),
         config=config,
     )
+
+
+def _check_truth(path: Path) -> None:
+    """Fail before the (long) build when the catalogue has no true masses."""
+    try:
+        names = Table.read(path, format="ascii.ecsv").colnames
+    except Exception as err:  # astropy raises many types for unreadable tables
+        raise FileFormatError(f"cannot read the catalogue {path}: {err}") from err
+    if "log10_m500c" not in names and "m500c" not in names:
+        raise InputError(
+            f"the benchmark needs true masses, but {path} has neither 'log10_m500c' nor 'm500c' "
+            f"(columns: {', '.join(names)}); use `astroclustermass predict` for clusters of "
+            "unknown mass"
+        )
 
 
 def _preset_note(preset: str, n: int, npix: int, epochs: int, patience: int, folds: Any) -> str:

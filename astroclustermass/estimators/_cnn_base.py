@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -188,6 +189,20 @@ class ImageCNNEstimator(MassEstimator):
     sigma_ : float
         Scatter (dex) of the validation residuals, returned as σ of every
         cluster by models without a per-cluster σ.
+
+    Notes
+    -----
+    ``fit(sample, resume=True)`` continues an interrupted fit from the
+    checkpoint in ``checkpoint_dir`` (one file per estimator name, seed and
+    training set), reaching the same weights as an uninterrupted fit.
+
+    Examples
+    --------
+    >>> est = ImageCNNEstimator(bands="erosita_3", max_epochs=50, device="cpu")
+    >>> est.input_spec()["bands"][0].n_bands, est.get_params()["patience"]
+    (3, 20)
+    >>> est._build_network({"image": (3, 32, 32)}).head[-1].out_features
+    1
     """
 
     #: Network outputs: 1 (MSE/MAE) or 2 (NLL: mu, log sigma); see ``_n_outputs``.
@@ -212,7 +227,7 @@ class ImageCNNEstimator(MassEstimator):
         "sample_weighting": [None, Options({"flat"})],
         "validation_fraction": [Interval(float, 0, 1, closed="left")],
         "seed": [Interval(int, 0, None)],
-        "checkpoint_dir": [None, str, Path],
+        "checkpoint_dir": [None, str, os.PathLike],
         "num_threads": [None, Interval(int, 1, None)],
     }
 
@@ -259,6 +274,15 @@ class ImageCNNEstimator(MassEstimator):
         self.seed = seed
         self.checkpoint_dir = checkpoint_dir
         self.num_threads = num_threads
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters; paths and torch devices are given as strings (JSON-safe)."""
+        params = super().get_params(deep)
+        for key in ("checkpoint_dir", "device"):
+            value = params.get(key)
+            if value is not None and not isinstance(value, str):
+                params[key] = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+        return params
 
     # ------------------------------------------------------------ hooks
     @property

@@ -101,7 +101,16 @@ class SameConv2d(nn.Conv2d):
         return super().forward(x)
 
 
-class ConvStack2d(nn.Sequential):
+class _Stack(nn.Sequential):
+    """`~torch.nn.Sequential` whose slices are plain ``nn.Sequential`` objects."""
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return nn.Sequential(*list(self._modules.values())[idx])
+        return super().__getitem__(idx)
+
+
+class ConvStack2d(_Stack):
     """Blocks of ReLU convolutions, each block closed by a pooling layer.
 
     ``conv`` lists the filters of every convolution; they are split evenly
@@ -114,6 +123,8 @@ class ConvStack2d(nn.Sequential):
     >>> stack = ConvStack2d(1, (24, 10, 24, 10), (5, 3, 5, 3), (4, 2))
     >>> stack(torch.zeros(2, 1, 128, 128)).shape
     torch.Size([2, 10, 16, 16])
+    >>> stack[:2](torch.zeros(1, 1, 8, 8)).shape  # first conv + ReLU
+    torch.Size([1, 24, 8, 8])
     """
 
     def __init__(
@@ -136,7 +147,7 @@ class ConvStack2d(nn.Sequential):
         layers: list[nn.Module] = []
         c_in = int(in_channels)
         for i, (c, k, s) in enumerate(zip(conv, kernels, strides)):
-            layers += [SameConv2d(c_in, c, k, stride=s), nn.ReLU()]
+            layers += [SameConv2d(c_in, c, k, stride=s), nn.ReLU(inplace=True)]
             c_in = c
             if pools and (i + 1) % per_block == 0:
                 layers.append(pool_cls(pools[i // per_block]))
@@ -144,7 +155,7 @@ class ConvStack2d(nn.Sequential):
         self.out_channels = c_in
 
 
-class DenseHead(nn.Sequential):
+class DenseHead(_Stack):
     """ReLU dense layers, each followed by dropout, then a linear output layer.
 
     Examples
@@ -160,7 +171,7 @@ class DenseHead(nn.Sequential):
         layers: list[nn.Module] = []
         n_in = int(in_features)
         for width in dense:
-            layers += [nn.Linear(n_in, int(width)), nn.ReLU()]
+            layers += [nn.Linear(n_in, int(width)), nn.ReLU(inplace=True)]
             if dropout > 0:
                 layers.append(nn.Dropout(float(dropout)))
             n_in = int(width)

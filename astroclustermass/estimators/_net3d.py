@@ -8,12 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._net2d import ConvStack2d, DenseHead, _as_tuple, keras_init_
+from ._net2d import ConvStack2d, DenseHead, _as_tuple, _Stack, keras_init_
 
 __all__ = ["ConvStack3d", "JointCNN"]
 
 
-class ConvStack3d(nn.Sequential):
+class ConvStack3d(_Stack):
     """3-D ReLU convolutions (``'valid'`` padding), each followed by max pooling.
 
     Examples
@@ -37,7 +37,7 @@ class ConvStack3d(nn.Sequential):
         layers: list[nn.Module] = []
         c_in = int(in_channels)
         for c, k, p in zip(conv, kernels, pools):
-            layers += [nn.Conv3d(c_in, c, int(k)), nn.ReLU()]
+            layers += [nn.Conv3d(c_in, c, int(k)), nn.ReLU(inplace=True)]
             if int(p) > 1:
                 layers.append(nn.MaxPool3d(int(p)))
             c_in = c

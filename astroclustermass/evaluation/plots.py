@@ -279,6 +279,7 @@ def plot_coverage(
         density, _ = np.histogram(pit_values(pred), bins=edges, density=True)
         ax_pit.stairs(density, edges, baseline=None, lw=2, color=f"C{k}", label=label)
     ax_pit.axhline(1.0, color="0.3", ls="--", lw=1)
+    ax_pit.set_ylim(bottom=0.0)
     ax_cov.set(
         xlabel="nominal probability of the interval",
         ylabel="observed coverage",
