@@ -33,7 +33,14 @@ from ..exceptions import BandMismatchError, InputError, ModelFileError
 from ._params import Interval, Options
 from .base import InputSpec, MassEstimator, check_is_fitted
 
-__all__ = ["ImageCNNEstimator", "with_defaults", "sample_images", "flat_mass_weights"]
+__all__ = [
+    "ImageCNNEstimator",
+    "ResumableFitMixin",
+    "split_validation",
+    "with_defaults",
+    "sample_images",
+    "flat_mass_weights",
+]
 
 
 def with_defaults(**defaults: Any):
@@ -132,7 +139,68 @@ def flat_mass_weights(log_mass: np.ndarray, n_bins: int = 10, edges=None) -> np.
     return w / w.mean()
 
 
-class ImageCNNEstimator(MassEstimator):
+def split_validation(
+    sample: Any, validation: Any, fraction: float, seed: int, min_validation: int = 1
+) -> tuple[Any, Any]:
+    """Split ``sample`` into (train, validation) unless a validation sample is given.
+
+    The split is a seeded random ``fraction`` of the training data (never the
+    test fold); ``fraction=0`` means no validation set.
+
+    Examples
+    --------
+    >>> train, val = split_validation(list(range(10)), [99], 0.2, seed=0)
+    >>> val
+    [99]
+    """
+    if validation is not None or fraction == 0:
+        return sample, validation
+    n = len(sample)
+    n_val = int(round(fraction * n))
+    if n_val < min_validation or n - n_val < 2:
+        raise InputError(
+            f"a training sample of {n} clusters is too small for validation_fraction="
+            f"{fraction}; pass a larger sample or a validation sample"
+        )
+    perm = np.random.default_rng(seed).permutation(n)
+    return sample[np.sort(perm[n_val:])], sample[np.sort(perm[:n_val])]
+
+
+class ResumableFitMixin:
+    """Adds ``resume=`` to `MassEstimator.fit` for estimators that checkpoint."""
+
+    def fit(
+        self,
+        sample: Any,
+        *,
+        validation: Any = None,
+        progress: bool | None = None,
+        resume: bool = False,
+    ):
+        """Train on ``sample``; returns self.
+
+        Parameters
+        ----------
+        sample : `~astroclustermass.ClusterSample`
+            Training clusters with ``log10_m500c``.
+        validation : `~astroclustermass.ClusterSample`, optional
+            Early-stopping set (part of the training data, never the test
+            fold); default: a seeded ``validation_fraction`` split of ``sample``.
+        progress : bool or None
+            Progress bar (None: only on a terminal).
+        resume : bool
+            Continue an interrupted fit from the checkpoint in
+            ``checkpoint_dir`` (same sample and hyper-parameters); the result
+            equals that of an uninterrupted fit.
+        """
+        self._resume = bool(resume)
+        try:
+            return super().fit(sample, validation=validation, progress=progress)
+        finally:
+            self._resume = False
+
+
+class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
     """Base class of CNN mass estimators on photon-count images.
 
     Parameters
@@ -340,49 +408,8 @@ class ImageCNNEstimator(MassEstimator):
             inputs["redshift"] = zs.astype(np.float32)[:, None]
         return inputs
 
-    # ------------------------------------------------------------ fitting
-    def fit(
-        self,
-        sample: Any,
-        *,
-        validation: Any = None,
-        progress: bool | None = None,
-        resume: bool = False,
-    ):
-        """Train on ``sample``; returns self.
-
-        Parameters
-        ----------
-        sample : `~astroclustermass.ClusterSample`
-            Training clusters with ``log10_m500c``.
-        validation : `~astroclustermass.ClusterSample`, optional
-            Early-stopping set (part of the training data, never the test
-            fold); default: a seeded ``validation_fraction`` split of ``sample``.
-        progress : bool or None
-            Progress bar (None: only on a terminal).
-        resume : bool
-            Continue an interrupted fit from the checkpoint in
-            ``checkpoint_dir`` (same sample and hyper-parameters); the result
-            equals that of an uninterrupted fit.
-        """
-        self._resume = bool(resume)
-        try:
-            return super().fit(sample, validation=validation, progress=progress)
-        finally:
-            self._resume = False
-
     def _split(self, sample: Any, validation: Any) -> tuple[Any, Any]:
-        if validation is not None or self.validation_fraction == 0:
-            return sample, validation
-        n = len(sample)
-        n_val = int(round(self.validation_fraction * n))
-        if n_val < 1 or n - n_val < 2:
-            raise InputError(
-                f"a training sample of {n} clusters is too small for validation_fraction="
-                f"{self.validation_fraction}; pass a larger sample or a validation sample"
-            )
-        perm = np.random.default_rng(self.seed).permutation(n)
-        return sample[np.sort(perm[n_val:])], sample[np.sort(perm[:n_val])]
+        return split_validation(sample, validation, self.validation_fraction, self.seed)
 
     def _make_trainer(self, progress: bool | None = None, checkpoint_path=None):
         from .training import Trainer

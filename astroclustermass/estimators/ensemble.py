@@ -35,7 +35,7 @@ import numpy as np
 
 from ..bands import get_bands
 from ..exceptions import InputError, ModelFileError
-from ._cnn_base import ImageCNNEstimator, sample_images
+from ._cnn_base import ImageCNNEstimator, ResumableFitMixin, sample_images, split_validation
 from ._params import Interval, Options
 from .base import InputSpec, MassEstimator, check_is_fitted
 
@@ -171,7 +171,7 @@ class _NLLMember(ImageCNNEstimator):
         return inputs
 
 
-class NLLEnsemble(MassEstimator):
+class NLLEnsemble(ResumableFitMixin, MassEstimator):
     """Deep ensemble of Gaussian-NLL CNNs with per-cluster σ (Krippendorf et al. 2023).
 
     Each of ``n_members`` networks (`~.networks.KrippendorfCNN`: convolutions
@@ -386,47 +386,9 @@ class NLLEnsemble(MassEstimator):
         return _PipelineView(sample, np.concatenate(parts), self.bands)
 
     def _split(self, sample: Any, validation: Any) -> tuple[Any, Any]:
-        if validation is not None or self.validation_fraction == 0:
-            return sample, validation
-        n = len(sample)
-        n_val = int(round(self.validation_fraction * n))
-        if n_val < 2 or n - n_val < 2:
-            raise InputError(
-                f"a training sample of {n} clusters is too small for validation_fraction="
-                f"{self.validation_fraction}; pass a larger sample or a validation sample"
-            )
-        perm = np.random.default_rng(self.seed).permutation(n)
-        return sample[np.sort(perm[n_val:])], sample[np.sort(perm[:n_val])]
-
-    # ------------------------------------------------------------ fitting
-    def fit(
-        self,
-        sample: Any,
-        *,
-        validation: Any = None,
-        progress: bool | None = None,
-        resume: bool = False,
-    ):
-        """Train every member on ``sample``; returns self.
-
-        Parameters
-        ----------
-        sample : `~astroclustermass.ClusterSample`
-            Training clusters with ``log10_m500c``.
-        validation : `~astroclustermass.ClusterSample`, optional
-            Early-stopping set (part of the training data, never the test
-            fold); default: a seeded ``validation_fraction`` split of ``sample``.
-        progress : bool or None
-            Progress bars (None: only on a terminal).
-        resume : bool
-            Continue an interrupted fit from the members' checkpoints in
-            ``checkpoint_dir``.
-        """
-        self._resume = bool(resume)
-        try:
-            return super().fit(sample, validation=validation, progress=progress)
-        finally:
-            self._resume = False
+        return split_validation(
+            sample, validation, self.validation_fraction, self.seed, min_validation=2
+        )
 
     def _fit(self, sample: Any, validation: Any) -> None:
         train, val = self._split(sample, validation)

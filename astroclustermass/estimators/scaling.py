@@ -65,6 +65,15 @@ __all__ = [
 _BIN_CONSTRAINTS = [Options({"auto"}), Interval(int, 1, None), list, tuple, np.ndarray]
 
 
+#: Hyper-parameter constraints shared by both scaling estimators.
+_COMMON_CONSTRAINTS: dict[str, list] = {
+    "redshift_bins": _BIN_CONSTRAINTS,
+    "pivot_log10_mass": [Interval(float, 10, 17)],
+    "beta": [Options({"fit"}), Interval(float, None, None)],
+    "min_per_bin": [Interval(int, 2, None)],
+}
+
+
 class _ScalingEstimator(MassEstimator):
     """Shared fit/predict of the scaling-relation estimators (not registered)."""
 
@@ -297,10 +306,7 @@ class MultiPropertyEstimator(_ScalingEstimator):
     name: ClassVar[str] = "multi_property"
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "observables": [tuple, list],
-        "redshift_bins": _BIN_CONSTRAINTS,
-        "pivot_log10_mass": [Interval(float, 10, 17)],
-        "beta": [Options({"fit"}), Interval(float, None, None)],
-        "min_per_bin": [Interval(int, 2, None)],
+        **_COMMON_CONSTRAINTS,
     }
 
     def __init__(
@@ -355,10 +361,7 @@ class PowerLawEstimator(_ScalingEstimator):
     name: ClassVar[str] = "power_law"
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "observable": [str],
-        "redshift_bins": _BIN_CONSTRAINTS,
-        "pivot_log10_mass": [Interval(float, 10, 17)],
-        "beta": [Options({"fit"}), Interval(float, None, None)],
-        "min_per_bin": [Interval(int, 2, None)],
+        **_COMMON_CONSTRAINTS,
     }
 
     def __init__(

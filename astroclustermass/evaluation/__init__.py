@@ -32,7 +32,7 @@ _LAZY = {
     "binned_statistics": "metrics",
     "mass_bin_bias": "metrics",
     "compare": "metrics",
-    "to_markdown": "metrics",
+    "to_markdown": "tables",
     "plot_predictions": "plots",
     "plot_residual_correlation": "plots",
     "plot_coverage": "plots",
