@@ -49,7 +49,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ._images_bands import _MAX_BANDS, _as_energies, _band_codes
+from ._images_bands import _MAX_BANDS, _as_energies, _band_codes, _bounds
 from .bands import get_bands
 from .exceptions import InputError
 
@@ -113,6 +113,8 @@ class _Grid:
         j = np.arange(npix, dtype=float)
         self.arithmetic = bool(np.array_equal(j * self.step + self.lo, self.edges[:-1]))
         self.table = self.edges[:-1].copy()
+        # edges[0] == -edges[-1]: the inside test can use |x| <= aperture
+        self.symmetric = bool(self.lo == -self.hi)
 
 
 @functools.lru_cache(maxsize=16)
@@ -147,18 +149,20 @@ def _workspace() -> _Workspace:
     return ws
 
 
-def _kernel(xy, b, n_bands, grid, ws, out_flat, offsets=None) -> None:
+def _kernel(xy, b, n_bands, grid, ws, out_flat, offsets=None, energy=None) -> None:
     """Add the photons of one block (at most ``_BLOCK``) to ``out_flat``.
 
     ``xy`` is a float64 (2, n) array of positions, ``b`` int8 band codes or
-    None (all band 0), ``offsets`` the float offset of each photon's cluster in
-    ``out_flat`` (None: all in the first cluster).
+    None (all band 0), ``energy`` (with ``b`` None) float64 photon energies
+    to sort into the contiguous bands ``n_bands`` (a `_BandBounds`),
+    ``offsets`` the float offset of each photon's cluster in ``out_flat``
+    (None: all in the first cluster).
     """
     n = xy.shape[1]
     with np.errstate(all="ignore"):  # inf/NaN/huge inputs are caught below
-        tx, good = _flat_index(xy, b, n_bands, grid, ws, offsets)
+        tx, good = _flat_index(xy, b, n_bands, grid, ws, offsets, energy)
     if not np.isfinite(np.add.reduce(tx)):  # NaN or inf coordinates
-        _careful(xy, b, n_bands, grid, ws, out_flat, offsets)
+        _careful(xy, b, n_bands, grid, ws, out_flat, offsets, energy)
         return
     idx = ws.idx[:n]
     np.copyto(idx, tx, casting="unsafe")
@@ -168,12 +172,23 @@ def _kernel(xy, b, n_bands, grid, ws, out_flat, offsets=None) -> None:
         out_flat[0] -= n_out  # ... and are taken out again
 
 
-def _flat_index(xy, b, n_bands, grid, ws, offsets):
+class _BandBounds:
+    """Boundaries of contiguous bands, for sorting energies inside the kernel."""
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.lo = float(bounds[0])
+        self.hi = float(bounds[-1])
+        self.inner = tuple(float(v) for v in bounds[1:-1])
+        self.n_bands = len(bounds) - 1
+
+
+def _flat_index(xy, b, n_bands, grid, ws, offsets, energy=None):
     """Float flat pixel index of each photon (0 for those outside) and the inside mask."""
     n = xy.shape[1]
     npix = grid.npix
     t, e, g = ws.t[:, :n], ws.e[:, :n], ws.g[:, :n]
     good = ws.good[:n]
+    m = ws.m[:n]
     # nearest edge j (at most npix - 1: the last bin is closed) ...
     np.multiply(xy, grid.inv, out=t)
     t += grid.shift
@@ -198,21 +213,39 @@ def _flat_index(xy, b, n_bands, grid, ws, offsets):
         np.greater_equal(xy, e, out=g)
         np.add(t, g, out=t)
         t -= 1.0
-    # inside iff k >= 0 on the left and x <= aperture on the (closed) right
-    np.greater_equal(t, 0.0, out=g)
-    np.logical_and(g[0], g[1], out=good)
-    np.less_equal(xy, grid.hi, out=g)
-    good &= g[0]
-    good &= g[1]
-    if b is not None:
-        np.less(b.view(np.uint8), n_bands, out=ws.tmp[:n])
-        good &= ws.tmp[:n]
+    if grid.symmetric:
+        # inside iff -aperture <= x <= aperture on both axes (k >= 0 iff x >= edges[0])
+        np.abs(xy, out=e)
+        np.maximum(e[0], e[1], out=m)
+        np.less_equal(m, grid.hi, out=good)
+    else:  # inside iff k >= 0 on the left and x <= the (closed) right edge
+        np.greater_equal(t, 0.0, out=g)
+        np.logical_and(g[0], g[1], out=good)
+        np.less_equal(xy, grid.hi, out=g)
+        good &= g[0]
+        good &= g[1]
     # flat index = ((offset + band) * npix + kx) * npix + ky
     tx, ty = t
     tx *= npix
     tx += ty
-    if b is not None:
-        m = ws.m[:n]
+    tmp = ws.tmp[:n]
+    if energy is not None:  # contiguous bands: band = number of inner bounds <= E
+        bb = n_bands
+        np.greater_equal(energy, bb.lo, out=tmp)
+        good &= tmp
+        np.less(energy, bb.hi, out=tmp)
+        good &= tmp
+        if bb.inner:
+            np.greater_equal(energy, bb.inner[0], out=tmp)
+            np.copyto(m, tmp)
+            for bound in bb.inner[1:]:
+                np.greater_equal(energy, bound, out=tmp)
+                m += tmp
+            m *= float(npix * npix)
+            tx += m
+    elif b is not None:
+        np.less(b.view(np.uint8), n_bands, out=tmp)
+        good &= tmp
         np.multiply(b, float(npix * npix), out=m)
         tx += m
     if offsets is not None:
@@ -221,7 +254,7 @@ def _flat_index(xy, b, n_bands, grid, ws, offsets):
     return tx, good
 
 
-def _careful(xy, b, n_bands, grid, ws, out_flat, offsets) -> None:
+def _careful(xy, b, n_bands, grid, ws, out_flat, offsets, energy=None) -> None:
     """Handle NaN (error), ±inf and huge coordinates (outside the image)."""
     for a, name in enumerate("xy"):
         nan = np.isnan(xy[a])
@@ -235,7 +268,7 @@ def _careful(xy, b, n_bands, grid, ws, out_flat, offsets) -> None:
     clipped = np.clip(xy, -lim, lim)
     if offsets is not None:
         offsets = offsets.copy()
-    _kernel(clipped, b, n_bands, grid, ws, out_flat, offsets)
+    _kernel(clipped, b, n_bands, grid, ws, out_flat, offsets, energy)
 
 
 def _as_positions(values: Any, name: str) -> np.ndarray:
@@ -512,19 +545,41 @@ def _run_task(task, xs, ys, bs, n_bands, grid, out, bands=None) -> None:
             xy[0] = x[s : s + k]
             xy[1] = y[s : s + k]
             bb = None if b is None else b[s : s + k]
-            if bands is not None:
-                bb = _band_codes(bb, bands, ws)
-            _kernel(xy, bb, n_bands, grid, ws, flat)
+            bb, nb, energy = _band_args(bb, n_bands, bands, ws)
+            _kernel(xy, bb, nb, grid, ws, flat, None, energy)
         return
     xy = ws.xy[:, :n]
     np.concatenate(xs[c0:c1], out=xy[0])
     np.concatenate(ys[c0:c1], out=xy[1])
     if bands is not None:
-        b = _band_codes(np.concatenate(bs[c0:c1], out=ws.energy[:n]), bands, ws)
+        b = np.concatenate(bs[c0:c1], out=ws.energy[:n])
     elif bs[c0] is None:
         b = None
     else:
         b = np.concatenate(bs[c0:c1], out=ws.band[:n].view(np.int8))
     plane = float(n_bands * grid.npix * grid.npix)
     offsets = np.repeat(np.arange(c1 - c0) * plane, counts)
-    _kernel(xy, b, n_bands, grid, ws, flat, offsets)
+    b, nb, energy = _band_args(b, n_bands, bands, ws)
+    _kernel(xy, b, nb, grid, ws, flat, offsets, energy)
+
+
+def _band_args(b, n_bands, bands, ws):
+    """``(codes, n_bands, energy)`` arguments of `_kernel` for band codes or energies."""
+    if bands is None:
+        return b, n_bands, None
+    bounds = _bounds(bands)
+    if bounds is None:  # bands with gaps: explicit codes
+        return _band_codes(b, bands, ws), n_bands, None
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = np.add.reduce(b)
+    if np.isnan(total) and np.isnan(b).any():
+        raise InputError(
+            f"photon energies contain NaN (first at index {int(np.flatnonzero(np.isnan(b))[0])}); "
+            "remove those events first"
+        )
+    return None, _band_bounds(bounds), b
+
+
+@functools.lru_cache(maxsize=32)
+def _band_bounds(bounds: tuple[float, ...]) -> _BandBounds:
+    return _BandBounds(bounds)

@@ -449,19 +449,26 @@ def test_core_excision_matches_percentile_per_image():
         core_excision(np.ones((4, 4)), 50)
 
 
-def test_table_lookup_fallback_gives_the_same_counts(monkeypatch):
-    """If numpy.linspace ever stops matching j * step + lo, edges come from a table."""
+@pytest.mark.parametrize("flag", ["arithmetic", "symmetric"])
+def test_kernel_fallbacks_give_histogram2d_counts(monkeypatch, flag):
+    """Edges from a table (if numpy.linspace ever stops matching j * step + lo) and
+    the general inside test (grids not centred on 0) give the same exact counts."""
     import astroclustermass._images_binning as binning
 
     rng = np.random.default_rng(11)
     x, y = _edge_photons(rng, 20_000, 16, 2.3)
-    b = rng.integers(-1, 3, x.size)
-    want = bin_events(x, y, b, 3, 16, 2.3)
+    energy = rng.uniform(0.2, 9.0, x.size)
+    edges = np.linspace(-2.3, 2.3, 17)
+    bands = get_bands("erosita_3")
     grid = binning._Grid(16, 2.3)
-    assert grid.arithmetic
-    grid.arithmetic = False
+    assert getattr(grid, flag)
+    setattr(grid, flag, False)
     monkeypatch.setattr(binning, "_grid", lambda npix, aperture: grid)
-    np.testing.assert_array_equal(bin_events(x, y, b, 3, 16, 2.3), want)
+    got = bin_many([x], [y], npix=16, aperture=2.3, energies=[energy], bands=bands)[0]
+    for k, (lo, hi) in enumerate(bands.edges_keV):
+        m = (energy >= lo) & (energy < hi)
+        want = np.histogram2d(x[m], y[m], bins=[edges, edges])[0]
+        np.testing.assert_array_equal(got[k], want)
 
 
 def test_nan_energies_are_rejected():
