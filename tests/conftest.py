@@ -26,6 +26,10 @@ def tiny_sample(mock_dir):
     from astroclustermass.sample import ClusterSample
 
     return ClusterSample.build(
-        mock_dir, bands=("bolometric", "erosita_3"), npix=32, dynamics=True, n_jobs=1,
+        mock_dir,
+        bands=("bolometric", "erosita_3"),
+        npix=32,
+        dynamics=True,
+        n_jobs=1,
         progress=False,
     )

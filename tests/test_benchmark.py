@@ -113,10 +113,33 @@ def test_cache_reused_and_invalidated(tiny_run):
         again.predictions["power_law(n_phot_500c)"]["log10_m500c"],
         tiny_run.predictions["power_law(n_phot_500c)"]["log10_m500c"],
     )
+    # fewer estimators need a subset of the band sets: the sample serves them too
+    subset = run_benchmark(out=out, estimators=["single_band_cnn"], **{**TINY, "epochs": 1})
+    assert subset.config["sample"]["reused"]
     # another npix: the simulation is reused, the sample is rebuilt
     other = run_benchmark(out=out, estimators=[], **{**TINY, "npix": 16})
     assert other.config["simulation"]["reused"] and not other.config["sample"]["reused"]
     assert other.config["sample"]["hash"] != again.config["sample"]["hash"]
+
+
+def test_sample_cache_builds_the_union_of_band_sets(tiny_run, tmp_path):
+    from astroclustermass.benchmarks import _stages
+
+    out = tmp_path / "run"
+    out.mkdir()
+    source = tiny_run.out / "simulation"
+    log = _stages._Log(False, 1)
+    first, info = _stages._build(out, source, "key", ["bolometric"], 16, True, 1, False, log)
+    assert not info["reused"] and list(first.band_sets) == ["bolometric"]
+    # a run needing another band set rebuilds with both, so both later runs reuse it
+    both, info = _stages._build(out, source, "key", ["erosita_3"], 16, True, 1, False, log)
+    assert not info["reused"] and set(both.band_sets) == {"bolometric", "erosita_3"}
+    for bands in (["bolometric"], ["erosita_3"], ["erosita_3", "bolometric"]):
+        _, info = _stages._build(out, source, "key", bands, 16, True, 1, False, log)
+        assert info["reused"]
+    # other data never reuses it
+    _, info = _stages._build(out, source, "other", ["bolometric"], 16, True, 1, False, log)
+    assert not info["reused"]
 
 
 def test_user_data_without_ideal_columns(tiny_run, tmp_path):

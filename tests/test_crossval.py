@@ -11,7 +11,7 @@ import pytest
 from astroclustermass.estimators import InputSpec, MassEstimator
 from astroclustermass.evaluation import cross_validate
 from astroclustermass.evaluation.crossval import resolve_folds
-from astroclustermass.exceptions import InputError, OutOfRangeWarning
+from astroclustermass.exceptions import AstroClusterMassWarning, InputError, OutOfRangeWarning
 from astroclustermass.testing import make_tiny_sample
 
 SPY_LOG: list[dict] = []
@@ -138,6 +138,23 @@ def test_parallel_folds_match_serial(sample):
     )
     np.testing.assert_array_equal(serial["log10_m500c"], parallel["log10_m500c"])
     np.testing.assert_array_equal(serial["fold"], parallel["fold"])
+
+
+class TorchLikeSpy(SpyEstimator):
+    """A spy that, like the CNNs, must not be fitted in forked workers."""
+
+    parallel_folds: ClassVar[bool] = False
+
+
+def test_estimators_that_cannot_fork_run_folds_in_process(sample):
+    SPY_LOG.clear()
+    with pytest.warns(AstroClusterMassWarning, match="n_jobs=2 ignored"):
+        pred = run_cv(TorchLikeSpy(), sample, folds=3, n_jobs=2)
+    # the spies logged in this process: the folds were not sent to workers
+    assert len(SPY_LOG) == 3 and len(pred) == len(sample)
+    assert MassEstimator.from_name("single_band_cnn").parallel_folds is False
+    assert MassEstimator.from_name("nll_ensemble").parallel_folds is False
+    assert MassEstimator.from_name("power_law").parallel_folds is True
 
 
 def test_bad_folds_are_rejected(sample):

@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
+from _mock_maps import APERTURE, beta_model_maps
 from astropy.table import Table
 
-from astroclustermass.bands import get_bands
 from astroclustermass.exceptions import BandMismatchError, InputError, OutOfRangeWarning
 
 torch = pytest.importorskip("torch")
@@ -22,7 +22,6 @@ from astroclustermass.estimators.ensemble import (  # noqa: E402
 )
 from astroclustermass.sample import ClusterSample  # noqa: E402
 
-APERTURE = 2.3
 FAST = {
     "n_members": 3,
     "max_epochs": 50,
@@ -46,24 +45,7 @@ def make_sample(n, seed=0, band_set="krippendorf_10", npix=32):
     on a flat background. ``n_phot_500c`` counts photons within R500 ∝ M^(1/3).
     """
     rng = np.random.default_rng(seed)
-    logm = rng.uniform(13.6, 15.0, n)
-    z = rng.uniform(0.1, 0.4, n)
-    m = 10 ** (logm - 14.3)
-    r500 = 0.6 * m ** (1 / 3)
-    rc = 0.3 * m ** (1 / 3) * 10 ** rng.normal(0, 0.01, n)
-    total = 300 * m**1.5 * 10 ** rng.normal(0, 0.4, n) * (0.2 / z)
-    edges = np.linspace(-APERTURE, APERTURE, npix + 1)
-    c = 0.5 * (edges[1:] + edges[:-1])
-    r2 = c[:, None] ** 2 + c[None, :] ** 2
-    profile = (1 + r2[None] / rc[:, None, None] ** 2) ** -1.5
-    profile /= profile.sum(axis=(1, 2), keepdims=True)
-    n_band = get_bands(band_set).n_bands
-    tilt = np.linspace(-1, 1, n_band)[None, :]
-    frac = np.linspace(1.0, 0.5, n_band)[None, :] * (1 + 0.3 * np.log10(m)[:, None] * tilt)
-    frac = np.clip(frac, 0.05, None)
-    frac /= frac.sum(axis=1, keepdims=True)
-    lam = total[:, None, None, None] * frac[:, :, None, None] * profile[:, None] + 0.02
-    images = rng.poisson(lam).astype(np.int32)
+    logm, z, m, r500, r2, images = beta_model_maps(rng, n, npix, band_set, 300, 0.4)
     inside = r2[None] <= r500[:, None, None] ** 2
     obs = Table({"n_phot_500c": (images.sum(axis=1) * inside).sum(axis=(1, 2))})
     return ClusterSample.from_arrays(

@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
+from _mock_maps import APERTURE, beta_model_maps
 from astropy.table import Table
 
-from astroclustermass.bands import get_bands
 from astroclustermass.exceptions import (
     BandMismatchError,
     IncompatibleSampleError,
@@ -22,7 +22,6 @@ from astroclustermass.estimators import MassEstimator  # noqa: E402
 from astroclustermass.estimators.joint import JointCNN, cube_inputs  # noqa: E402
 from astroclustermass.sample import ClusterSample  # noqa: E402
 
-APERTURE = 2.3
 BRIGHT = 800.0
 BSCAT = 0.25
 NPIX, NCUBE = 32, 16
@@ -42,7 +41,7 @@ FAST = {
 def make_sample(n, seed=0, npix=NPIX, n_cube=NCUBE, cubes=True, band_set="erosita_3"):
     """Mock clusters whose photon maps and galaxy phase space both scale with mass.
 
-    Photon maps: a beta model (beta = 2/3) with core radius ∝ M^(1/3) (2 %
+    Photon maps: a beta model (beta = 2/3) with core radius ∝ M^(1/3) (1 %
     scatter) and total counts ∝ M^1.5 / z with 0.25 dex log-normal scatter,
     shared among the bands with a mass-dependent hardness, plus a flat
     background; Poisson counts. Galaxies: Gaussian in x, y (∝ R500) and v_los
@@ -51,24 +50,7 @@ def make_sample(n, seed=0, npix=NPIX, n_cube=NCUBE, cubes=True, band_set="erosit
     the true R500 ∝ M^(1/3).
     """
     rng = np.random.default_rng(seed)
-    logm = rng.uniform(13.6, 15.0, n)
-    z = rng.uniform(0.1, 0.4, n)
-    m = 10 ** (logm - 14.3)
-    r500 = 0.6 * m ** (1 / 3)
-    rc = 0.3 * m ** (1 / 3) * 10 ** rng.normal(0, 0.01, n)
-    total = BRIGHT * m**1.5 * 10 ** rng.normal(0, BSCAT, n) * (0.2 / z)
-    edges = np.linspace(-APERTURE, APERTURE, npix + 1)
-    c = 0.5 * (edges[1:] + edges[:-1])
-    r2 = c[:, None] ** 2 + c[None, :] ** 2
-    profile = (1 + r2[None] / rc[:, None, None] ** 2) ** -1.5
-    profile /= profile.sum(axis=(1, 2), keepdims=True)
-    n_band = get_bands(band_set).n_bands
-    tilt = np.linspace(-1, 1, n_band)[None, :]
-    frac = np.linspace(1.0, 0.5, n_band)[None, :] * (1 + 0.3 * np.log10(m)[:, None] * tilt)
-    frac = np.clip(frac, 0.05, None)
-    frac /= frac.sum(axis=1, keepdims=True)
-    lam = total[:, None, None, None] * frac[:, :, None, None] * profile[:, None] + 0.02
-    images = rng.poisson(lam).astype(np.int32)
+    logm, z, m, r500, r2, images = beta_model_maps(rng, n, npix, band_set, BRIGHT, BSCAT)
     inside = r2[None] <= r500[:, None, None] ** 2
     obs = Table(
         {

@@ -88,9 +88,7 @@ def test_band_index_half_open_and_units():
     assert EnergyBands.from_dict(get_bands("lovig_4").to_dict()) == get_bands("lovig_4")
 
 
-@pytest.mark.parametrize(
-    "edges", [[[1.0, 0.5]], [[0.5]], [[np.nan, 1.0]], [[-1.0, 1.0]]], ids=str
-)
+@pytest.mark.parametrize("edges", [[[1.0, 0.5]], [[0.5]], [[np.nan, 1.0]], [[-1.0, 1.0]]], ids=str)
 def test_bad_band_edges(edges):
     with pytest.raises(InputError):
         EnergyBands(edges)

@@ -204,26 +204,32 @@ def _build(
 
     key = {
         "source": source_key,
-        "bands": bands,
+        "bands": list(bands),
         "npix": int(npix),
         "aperture": 2.3,
         "dynamics": bool(dynamics),
         "version": __version__,
     }
-    digest = _hash(key)
     path = out / "sample.h5"
     marker = out / "sample.json"
     stored = _read_json(marker)
-    if stored and stored.get("hash") == digest and path.exists():
-        log.say(f"      reusing the sample {path} (configuration unchanged)")
-        return ClusterSample.read(path), {"hash": digest, "reused": True}
+    old = stored.get("config") if stored and path.exists() else None
+    if old is not None and _same_except_contents(old, key):
+        if set(bands) <= set(old.get("bands", ())) and (old.get("dynamics") or not dynamics):
+            # a sample with more band sets (or cubes) than this run needs serves it too
+            log.say(f"      reusing the sample {path} (same data, grid and bands)")
+            return ClusterSample.read(path), {"hash": stored["hash"], "reused": True}
+        # build the union, so that runs with different estimator lists share one sample
+        key["bands"] = list(old["bands"]) + [b for b in bands if b not in old["bands"]]
+        key["dynamics"] = bool(dynamics or old.get("dynamics"))
+    digest = _hash(key)
     marker.unlink(missing_ok=True)
     sample = ClusterSample.build(
         source,
-        bands=tuple(bands),
+        bands=tuple(key["bands"]),
         npix=npix,
         aperture=2.3,
-        dynamics=dynamics,
+        dynamics=key["dynamics"],
         n_jobs=n_jobs,
         progress=progress,
         path=path,
@@ -231,6 +237,12 @@ def _build(
     )
     _write_json(marker, {"hash": digest, "config": key})
     return sample, {"hash": digest, "reused": False}
+
+
+def _same_except_contents(old: dict, new: dict) -> bool:
+    """Whether two sample configurations differ at most in band sets and cubes."""
+    keys = set(old) | set(new)
+    return all(old.get(k) == new.get(k) for k in keys - {"bands", "dynamics"})
 
 
 def _proxies(sample: Any) -> tuple[Table | None, Any, list[str]]:

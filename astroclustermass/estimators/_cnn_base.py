@@ -167,7 +167,14 @@ def split_validation(
 
 
 class ResumableFitMixin:
-    """Adds ``resume=`` to `MassEstimator.fit` for estimators that checkpoint."""
+    """Adds ``resume=`` to `MassEstimator.fit` for estimators that checkpoint.
+
+    These are torch models: their folds are never fitted in forked worker
+    processes (torch's thread pools do not survive a fork, and torch already
+    uses every core).
+    """
+
+    parallel_folds: ClassVar[bool] = False
 
     def fit(
         self,

@@ -120,8 +120,9 @@ class MassEstimator(ABC):
 
     Class attributes a subclass sets: ``name`` (registered name),
     ``provides_sigma`` (True when σ is per cluster), ``wants_validation``
-    (True when ``fit`` uses a validation split for early stopping) and
-    ``_parameter_constraints`` (see `astroclustermass.estimators._params`).
+    (True when ``fit`` uses a validation split for early stopping),
+    ``parallel_folds`` (False when folds must not be fitted in forked worker
+    processes, e.g. torch models) and ``_parameter_constraints`` (see `astroclustermass.estimators._params`).
 
     Examples
     --------
@@ -136,6 +137,7 @@ class MassEstimator(ABC):
     name: ClassVar[str] = ""
     provides_sigma: ClassVar[bool] = False
     wants_validation: ClassVar[bool] = False
+    parallel_folds: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list]] = {}
 
     # ---------------------------------------------------------------- registry

@@ -11,6 +11,7 @@ REFERENCE.md §7).
 from __future__ import annotations
 
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -19,7 +20,7 @@ from astropy.table import vstack
 
 from .._utils import get_rng, progress_bar
 from ..estimators import MassEstimator, MassPrediction, clone
-from ..exceptions import InputError
+from ..exceptions import AstroClusterMassWarning, InputError
 
 __all__ = ["cross_validate", "resolve_folds"]
 
@@ -155,8 +156,11 @@ def cross_validate(
     n_jobs : int
         Folds run in this many processes (`concurrent.futures.ProcessPoolExecutor`).
         Worth it for cheap estimators on small samples (each worker receives
-        its fold's sub-samples). Keep 1 for CNNs: torch already uses every CPU
-        core, and on a GPU the folds would compete for one device.
+        its fold's sub-samples). Estimators with ``parallel_folds = False``
+        (the CNNs and ensembles: torch already uses every CPU core, its thread
+        pools do not survive a fork, and on a GPU the folds would compete for
+        one device) run their folds one after another, with an
+        `~astroclustermass.exceptions.AstroClusterMassWarning`.
     seed : int or None
         Seeds the k-fold assignment and the validation splits.
     validation_fraction : float
@@ -234,6 +238,15 @@ def cross_validate(
             {"fold": i, "n_train": int(train.size), "n_validation": n_val, "n_test": int(len(test))}
         )
 
+    if n_jobs > 1 and not getattr(template, "parallel_folds", True):
+        warnings.warn(
+            f"{template.name or type(template).__name__} trains with torch, which uses every "
+            "CPU core already and cannot be forked safely; its folds run one after another "
+            f"(n_jobs={n_jobs} ignored)",
+            AstroClusterMassWarning,
+            stacklevel=2,
+        )
+        n_jobs = 1
     results = []
     if n_jobs == 1 or len(tasks) == 1:
         for task in progress_bar(tasks, progress=progress, desc="cross-validation"):
