@@ -197,3 +197,23 @@ def test_check_estimator_catches_a_broken_estimator():
 )
 def test_estimator_checks_are_individually_runnable(check):
     check()
+
+
+def test_config_values_round_trip_through_json(tmp_path):
+    from astroclustermass.bands import get_bands
+    from astroclustermass.estimators._persistence import from_jsonable, to_jsonable
+
+    value = {
+        "bands": get_bands("erosita_3"),
+        "shape": (3, 4),
+        "limits": [float("inf"), -1.5],
+        "weights": np.arange(3.0),
+        "checkpoint_dir": tmp_path / "ckpt",  # a Path is kept as its text
+    }
+    back = from_jsonable(json.loads(json.dumps(to_jsonable(value))))
+    assert back["bands"] == value["bands"] and back["shape"] == (3, 4)
+    assert back["limits"] == [float("inf"), -1.5]
+    np.testing.assert_array_equal(back["weights"], value["weights"])
+    assert back["checkpoint_dir"] == str(tmp_path / "ckpt")
+    with pytest.raises(TypeError, match="cannot store"):
+        to_jsonable({"f": object()})

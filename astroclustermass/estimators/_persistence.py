@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ def to_jsonable(value: Any) -> Any:
     --------
     >>> to_jsonable({"a": (1, 2), "b": float("inf")})
     {'a': {'__tuple__': [1, 2]}, 'b': {'__float__': 'inf'}}
+    >>> from pathlib import PurePosixPath
+    >>> to_jsonable(PurePosixPath("runs/ckpt"))
+    'runs/ckpt'
+
     """
     if isinstance(value, EnergyBands):
         return {"__bands__": value.to_dict()}
@@ -43,6 +48,8 @@ def to_jsonable(value: Any) -> Any:
         return {"__ndarray__": to_jsonable(value.tolist()), "dtype": str(value.dtype)}
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, os.PathLike):  # e.g. a checkpoint directory: kept as text
+        return os.fspath(value)
     if isinstance(value, float) and not np.isfinite(value):
         return {"__float__": repr(value)}
     if value is None or isinstance(value, bool | int | float | str):
