@@ -33,6 +33,7 @@ True
 from __future__ import annotations
 
 import numpy as np
+from scipy.integrate import trapezoid
 
 from .config import MockConfig
 
@@ -196,7 +197,7 @@ class ProjectedProfile:
         half_chord = np.sqrt(np.maximum(max_radius**2 - xr**2, 0.0))
         l_grid = half_chord[:, None] * t[None, :]
         r3 = np.sqrt(xr[:, None] ** 2 + l_grid**2)
-        sb = 2.0 * np.trapezoid(emissivity(r3), l_grid, axis=1)
+        sb = 2.0 * trapezoid(emissivity(r3), l_grid, axis=1)
         self.radius = xr
         self.surface_brightness = sb
         ring = 2.0 * np.pi * xr * sb

@@ -32,6 +32,7 @@ True
 from __future__ import annotations
 
 import numpy as np
+from scipy.integrate import trapezoid
 
 __all__ = [
     "KEV_TO_ERG",
@@ -150,7 +151,7 @@ def band_energy_integral(spectrum_fn, lo: float = 0.5, hi: float = 2.0, n: int =
     """
     e = np.linspace(lo, hi, n + 1)
     f = e * spectrum_fn(e, **kw)
-    return np.trapezoid(f, e, axis=-1)
+    return trapezoid(f, e, axis=-1)
 
 
 def sample_energies(
