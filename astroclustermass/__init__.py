@@ -30,6 +30,8 @@ _LAZY = {
     "MassEstimator": "estimators",
     "MassPrediction": "estimators",
     "ScalingRelation": "estimators",
+    "Attribution": "attribution",
+    "AttributionMap": "attribution",
     "cross_validate": "evaluation",
     "compare": "evaluation",
 }

@@ -43,7 +43,24 @@ BUILTIN_ESTIMATORS: dict[str, tuple[str, str]] = {
     ),
 }
 
-BUILTIN_ATTRIBUTIONS: dict[str, tuple[str, str]] = {}
+_ATTR = "astroclustermass.attribution"
+
+BUILTIN_ATTRIBUTIONS: dict[str, tuple[str, str]] = {
+    "saliency": (
+        f"{_ATTR}.saliency:Saliency",
+        "vanilla-gradient saliency |d log10 M / d n| of image CNNs, per photon count "
+        "(Ho et al. 2023 Eq. 10)",
+    ),
+    "integrated_gradients": (
+        f"{_ATTR}.integrated_gradients:IntegratedGradients",
+        "integrated gradients from an empty-sky baseline, with the completeness gap "
+        "(Sundararajan et al. 2017)",
+    ),
+    "analytic_proxy": (
+        f"{_ATTR}.analytic:AnalyticProxySaliency",
+        "exact saliency of the power_law N_phot,500c proxy (Ho et al. 2023 Eq. 13, corrected)",
+    ),
+}
 
 
 @hookimpl

@@ -6,6 +6,7 @@
     astroclustermass build mock/ --out sample.h5 --npix 64
     astroclustermass train multiband_cnn --sample sample.h5 --out model/ --param max_epochs=50
     astroclustermass predict model/ --sample sample.h5 --out predictions.ecsv
+    astroclustermass explain model/ sample.h5 --method saliency --out saliency/
     astroclustermass benchmark --preset quick
     astroclustermass plugins
 
@@ -161,6 +162,44 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ._utils import atomic_write
+    from .attribution import Attribution, plot_radial_profile, radial_profile
+    from .estimators import MassEstimator
+    from .sample import ClusterSample
+
+    estimator = MassEstimator.load(args.model)
+    sample = ClusterSample.read(args.sample)
+    if args.indices:
+        bad = [i for i in args.indices if not 0 <= i < len(sample)]
+        if bad:
+            raise InputError(f"--indices {bad} are outside the sample's 0..{len(sample) - 1}")
+        sample = sample[np.asarray(args.indices)]
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise InputError(f"{out} exists and is not empty; pass --overwrite to replace its files")
+    method = Attribution.from_name(args.method, **_parse_params(args.param))
+    amap = method.attribute(estimator, sample, batch_size=args.batch_size, progress=_progress(args))
+    out.mkdir(parents=True, exist_ok=True)
+    amap.write(out / "attribution.h5", overwrite=True)
+    print(f"wrote {amap!r} to {out / 'attribution.h5'}")
+    if np.all(np.isfinite(amap.r500c())):
+        profile = radial_profile(amap)
+        with atomic_write(out / "radial_profile.ecsv") as tmp:
+            profile.write(tmp, format="ascii.ecsv", overwrite=True)
+        plot_radial_profile({amap.estimator: profile}, path=out / "radial_profile.png")
+        print(f"wrote the radial profile to {out / 'radial_profile.ecsv'} and .png")
+    else:
+        print("no R500c for some clusters (catalogue r500c or log10_m500c): no radial profile")
+    for k in range(min(int(args.n_plots), len(amap))):
+        path = out / f"map_{amap.ids[k]}.png"
+        amap.plot(k, path=path)
+    print(f"wrote {min(int(args.n_plots), len(amap))} map PNGs to {out}")
+    return 0
+
+
 def _cmd_benchmark(args: argparse.Namespace) -> int:
     from .benchmarks.pipeline import format_table, run_benchmark
 
@@ -290,6 +329,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser(
+        "explain",
+        help="attribution (saliency) maps of a saved model, with radial profile and PNGs",
+    )
+    p.add_argument("model", help="model directory written by `train`")
+    p.add_argument("sample", help="sample (HDF5)")
+    p.add_argument("--method", default="saliency", help="attribution method (saliency)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--indices", type=int, nargs="+", help="rows of the sample to explain (all)")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="parameter of the method, repeatable (e.g. absolute=false)",
+    )
+    p.add_argument("--batch-size", type=int, default=16, help="clusters per batch (16)")
+    p.add_argument("--n-plots", type=int, default=4, help="per-cluster PNGs to write (4)")
+    p.add_argument("--overwrite", action="store_true", help="replace files in --out")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser(
         "benchmark",

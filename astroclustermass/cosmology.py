@@ -31,7 +31,12 @@ __all__ = [
     "comoving_distance_h",
     "transverse_comoving_distance_h",
     "efunc",
+    "RHO_CRIT0",
+    "r500c_comoving",
 ]
+
+#: Critical density today in h² M☉ Mpc⁻³ (so h⁻¹ M☉ per (h⁻¹ Mpc)³).
+RHO_CRIT0 = 2.77536627e11
 
 
 def default_cosmology() -> FLRW:
@@ -152,3 +157,31 @@ def efunc(z, cosmology: FLRW | None = None) -> np.ndarray:
     1.0
     """
     return np.asarray(get_cosmology(cosmology).efunc(z))
+
+
+def r500c_comoving(m500c, z, cosmology: FLRW | None = None) -> np.ndarray:
+    """Comoving R500c in h⁻¹ Mpc of a halo of M500c (h⁻¹ M☉) at redshift z.
+
+    Parameters
+    ----------
+    m500c : float or array
+        Mass in h⁻¹ M☉.
+    z : float or array
+        Redshift.
+    cosmology : astropy FLRW, optional
+        Default WMAP7.
+
+    Returns
+    -------
+    ndarray
+        ``(1 + z) (3 M / (4π 500 ρ_c(z)))^(1/3)`` with ``ρ_c(z) = ρ_c0 E(z)²``.
+
+    Examples
+    --------
+    >>> round(float(r500c_comoving(1e15, 0.2)), 3)
+    1.354
+    """
+    m = np.asarray(m500c, dtype=float)
+    z = np.asarray(z, dtype=float)
+    rho = RHO_CRIT0 * efunc(z, cosmology) ** 2
+    return (1.0 + z) * np.cbrt(3.0 * m / (4.0 * np.pi * 500.0 * rho))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import os
 import threading
 import warnings
@@ -44,7 +45,7 @@ from typing import Any
 
 import pluggy
 
-from .exceptions import PluginError, PluginWarning, UnknownNameError
+from .exceptions import InputError, PluginError, PluginWarning, UnknownNameError
 
 __all__ = [
     "NAME",
@@ -210,6 +211,26 @@ class Registry:
                 f"{', '.join(known) or '(none)'}.{hint}"
             )
         return self._entries[key].resolve()
+
+    def create(self, name: str, **params: Any) -> Any:
+        """Instantiate the class registered as ``name`` with ``params``.
+
+        Raises
+        ------
+        UnknownNameError
+            As `get`.
+        InputError
+            When the class does not take these parameters (naming the valid ones).
+        """
+        cls = self.get(name)
+        try:
+            return cls(**params)
+        except TypeError as err:
+            valid = list(inspect.signature(cls.__init__).parameters)[1:]
+            raise InputError(
+                f"invalid parameters for {self.kind} {name!r}: {err}. "
+                f"Valid parameters: {', '.join(valid)}"
+            ) from err
 
     def entry(self, name: str) -> RegistryEntry:
         """Return the `RegistryEntry` of ``name`` (raises like `get`)."""

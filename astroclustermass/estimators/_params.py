@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,7 @@ import numpy as np
 
 from ..exceptions import InputError
 
-__all__ = ["Interval", "Options", "validate_params"]
+__all__ = ["Interval", "Options", "ParamsMixin", "validate_params"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,72 @@ def validate_params(owner: str, params: dict[str, Any], constraints: dict[str, l
         raise InputError(
             f"The {name!r} parameter of {owner} must be {text}. Got {value!r} instead."
         )
+
+
+class ParamsMixin:
+    """scikit-learn-style parameters: the constructor's arguments, stored as given.
+
+    Shared by estimators and attribution methods: ``get_params``,
+    ``set_params``, validation against the class's ``_parameter_constraints``
+    and a ``repr`` listing the parameters that differ from their defaults.
+
+    Examples
+    --------
+    >>> class Smoother(ParamsMixin):
+    ...     _parameter_constraints = {"width": [Interval(float, 0, None)]}
+    ...     def __init__(self, width=1.0):
+    ...         self.width = width
+    >>> Smoother(width=2.0)
+    Smoother(width=2.0)
+    >>> Smoother().set_params(width=-1.0)._validate_params()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    astroclustermass.exceptions.InputError: ...
+    """
+
+    _parameter_constraints: dict[str, list] = {}
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        names = []
+        for p in inspect.signature(cls.__init__).parameters.values():
+            if p.name == "self":
+                continue
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must not take *args or **kwargs")
+            names.append(p.name)
+        return names
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters as given to the constructor."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any):
+        """Set parameters; unknown names raise `InputError`. Returns self."""
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise InputError(
+                    f"{key!r} is not a parameter of {type(self).__name__}; "
+                    f"valid parameters: {', '.join(valid)}"
+                )
+            setattr(self, key, value)
+        return self
+
+    def _validate_params(self) -> None:
+        validate_params(type(self).__name__, self.get_params(), self._parameter_constraints)
+
+    def __repr__(self) -> str:
+        defaults = {
+            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+        }
+        changed = []
+        for k, v in self.get_params().items():
+            d = defaults.get(k, inspect.Parameter.empty)
+            try:
+                same = bool(v == d)
+            except Exception:
+                same = False
+            if not same:
+                changed.append(f"{k}={v!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"

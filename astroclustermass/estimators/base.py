@@ -21,7 +21,6 @@ cluster lies outside the trained redshift, mass or exposure range.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -39,7 +38,7 @@ from ..exceptions import (
     NotFittedError,
     OutOfRangeWarning,
 )
-from ._params import validate_params
+from ._params import ParamsMixin
 from ._persistence import read_model, write_model
 from .prediction import MassPrediction
 
@@ -115,7 +114,7 @@ def _range(values) -> list[float] | None:
     return [float(arr.min()), float(arr.max())]
 
 
-class MassEstimator(ABC):
+class MassEstimator(ParamsMixin, ABC):
     """Base class of mass estimators; also the entry point to the registry.
 
     Class attributes a subclass sets: ``name`` (registered name),
@@ -159,15 +158,7 @@ class MassEstimator(ABC):
         """
         from ..plugins import estimator_registry
 
-        est_cls = estimator_registry().get(name)
-        try:
-            return est_cls(**params)
-        except TypeError as err:
-            valid = list(inspect.signature(est_cls.__init__).parameters)[1:]
-            raise InputError(
-                f"invalid hyper-parameters for estimator {name!r}: {err}. "
-                f"Valid parameters: {', '.join(valid)}"
-            ) from err
+        return estimator_registry().create(name, **params)
 
     @staticmethod
     def available() -> dict[str, str]:
@@ -181,53 +172,6 @@ class MassEstimator(ABC):
         from ..plugins import estimator_registry
 
         return estimator_registry().describe()
-
-    # ------------------------------------------------------------ parameters
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        names = []
-        for p in sig.parameters.values():
-            if p.name == "self":
-                continue
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise TypeError(f"{cls.__name__}.__init__ must not take *args or **kwargs")
-            names.append(p.name)
-        return names
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyper-parameters as given to the constructor."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> MassEstimator:
-        """Set hyper-parameters; unknown names raise `InputError`. Returns self."""
-        valid = self._param_names()
-        for key, value in params.items():
-            if key not in valid:
-                raise InputError(
-                    f"{key!r} is not a parameter of {type(self).__name__}; "
-                    f"valid parameters: {', '.join(valid)}"
-                )
-            setattr(self, key, value)
-        return self
-
-    def _validate_params(self) -> None:
-        validate_params(type(self).__name__, self.get_params(), self._parameter_constraints)
-
-    def __repr__(self) -> str:
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
-        }
-        changed = []
-        for k, v in self.get_params().items():
-            d = defaults.get(k, inspect.Parameter.empty)
-            try:
-                same = bool(v == d)
-            except Exception:
-                same = False
-            if not same:
-                changed.append(f"{k}={v!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
 
     # ---------------------------------------------------------------- inputs
     @abstractmethod

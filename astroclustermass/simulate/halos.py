@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cosmology import efunc, get_cosmology
+from ..cosmology import RHO_CRIT0, get_cosmology, r500c_comoving
 from .config import SNAPSHOT_REDSHIFTS, MockConfig
 
 __all__ = [
@@ -37,37 +37,6 @@ __all__ = [
     "mass_pdf",
     "sample_halos",
 ]
-
-#: Critical density today in h² M☉ Mpc⁻³.
-RHO_CRIT0 = 2.77536627e11
-
-
-def r500c_comoving(m500c, z, cosmology=None) -> np.ndarray:
-    """Comoving R500c in h⁻¹ Mpc of a halo of M500c (h⁻¹ M☉) at redshift z.
-
-    Parameters
-    ----------
-    m500c : float or array
-        Mass in h⁻¹ M☉.
-    z : float or array
-        Redshift.
-    cosmology : astropy FLRW, optional
-        Default WMAP7.
-
-    Returns
-    -------
-    ndarray
-        (1 + z) (3 M / (4π 500 ρ_c(z)))^(1/3).
-
-    Examples
-    --------
-    >>> round(float(r500c_comoving(1e15, 0.2)), 3)
-    1.354
-    """
-    m = np.asarray(m500c, dtype=float)
-    z = np.asarray(z, dtype=float)
-    rho = RHO_CRIT0 * efunc(z, cosmology) ** 2
-    return (1.0 + z) * np.cbrt(3.0 * m / (4.0 * np.pi * 500.0 * rho))
 
 
 def _mu(y):

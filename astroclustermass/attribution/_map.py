@@ -1,0 +1,404 @@
+"""`AttributionMap`: per-cluster attribution (saliency) maps with their provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+
+from .._utils import atomic_write
+from ..bands import EnergyBands, get_bands
+from ..cosmology import r500c_comoving
+from ..exceptions import FileFormatError, InputError
+
+__all__ = ["AttributionMap", "r500c_from_mass"]
+
+_FORMAT = "astroclustermass.AttributionMap"
+_FORMAT_VERSION = 1
+_CATALOG_COLUMNS = ("id", "redshift", "log10_m500c", "r500c", "log10_m500c_pred", "delta")
+
+
+def r500c_from_mass(log10_m500c: Any, redshift: Any, cosmology: Any = None) -> np.ndarray:
+    """Comoving R500c (h⁻¹ Mpc) of halos of log10 M500c (h⁻¹ M☉) at redshift z.
+
+    `astroclustermass.cosmology.r500c_comoving` of ``10**log10_m500c``.
+
+    Examples
+    --------
+    >>> round(float(r500c_from_mass(15.0, 0.2)), 3)
+    1.354
+    """
+    return r500c_comoving(10.0 ** np.asarray(log10_m500c, dtype=float), redshift, cosmology)
+
+
+class AttributionMap:
+    """Attribution maps of a set of clusters, shaped like the estimator's image input.
+
+    ``values[k, b, i, j]`` is the derivative of ``target`` (log10 M500c in
+    log10(h⁻¹ M☉)) predicted for cluster ``k`` with respect to pixel ``(i, j)``
+    (``i`` along x) of band ``b`` of ``wrt``: ``'counts'`` (the photon counts,
+    per count) or ``'input'`` (the estimator's network input after its
+    transforms), or an attribution in the same units (integrated gradients).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n, n_band, npix, npix)
+        The maps.
+    bands : str or `EnergyBands`
+        The band set of the maps' band axis.
+    catalog : `~astropy.table.Table`
+        One row per cluster: ``id``, ``redshift`` and, when known, ``log10_m500c``
+        (true mass), ``r500c`` (comoving h⁻¹ Mpc), ``log10_m500c_pred`` (the
+        prediction at the input) and ``delta`` (the completeness gap of
+        integrated gradients).
+    aperture : float
+        Image half-width in comoving h⁻¹ Mpc.
+    method : str
+        The attribution method's registered name.
+    estimator : str
+        The estimator's registered name.
+    wrt : {'counts', 'input'}
+        What the maps are derivatives with respect to.
+    target : str
+        What they are derivatives of (``'log10_m500c'``).
+    absolute : bool
+        Whether absolute values were taken.
+    params : dict, optional
+        The attribution method's parameters (JSON-safe).
+    cosmology : dict, optional
+        The sample's cosmology (`~astroclustermass.cosmology.cosmology_to_dict`).
+
+    Attributes
+    ----------
+    delta : ndarray or None
+        Per-cluster completeness gap ``sum(values) - (f(x) - f(baseline))``
+        (integrated gradients), else None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.table import Table
+    >>> amap = AttributionMap(np.ones((2, 1, 4, 4)), "bolometric",
+    ...                       Table({"id": [1, 2], "redshift": [0.1, 0.2]}), aperture=2.3)
+    >>> amap.shape, amap.n_bands, amap.pixel_size
+    ((2, 1, 4, 4), 1, 1.15)
+    >>> amap[1].ids.tolist()
+    [2]
+    """
+
+    def __init__(
+        self,
+        values: Any,
+        bands: Any,
+        catalog: Any,
+        aperture: float,
+        method: str = "",
+        estimator: str = "",
+        wrt: str = "counts",
+        target: str = "log10_m500c",
+        absolute: bool = False,
+        params: dict | None = None,
+        cosmology: dict | None = None,
+    ) -> None:
+        arr = np.asarray(values)
+        if arr.ndim != 4 or arr.shape[2] != arr.shape[3]:
+            raise InputError(f"values must have shape (n, n_band, npix, npix); got {arr.shape}")
+        self.values = arr
+        self.bands: EnergyBands = get_bands(bands)
+        if self.bands.n_bands != arr.shape[1]:
+            raise InputError(
+                f"values have {arr.shape[1]} band planes but bands {self.bands.name!r} has "
+                f"{self.bands.n_bands}"
+            )
+        self.catalog = Table(catalog, copy=True)
+        if len(self.catalog) != len(arr):
+            raise InputError(f"{len(self.catalog)} catalogue rows for {len(arr)} maps")
+        self.aperture = float(aperture)
+        self.method = str(method)
+        self.estimator = str(estimator)
+        if wrt not in ("counts", "input"):
+            raise InputError(f"wrt must be 'counts' or 'input'; got {wrt!r}")
+        self.wrt = wrt
+        self.target = str(target)
+        self.absolute = bool(absolute)
+        self.params = dict(params or {})
+        self.cosmology = cosmology
+
+    # ---------------------------------------------------------------- views
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(n, n_band, npix, npix)``."""
+        return tuple(self.values.shape)
+
+    @property
+    def n_bands(self) -> int:
+        """Number of band planes."""
+        return int(self.values.shape[1])
+
+    @property
+    def npix(self) -> int:
+        """Pixels per image side."""
+        return int(self.values.shape[-1])
+
+    @property
+    def pixel_size(self) -> float:
+        """Pixel side in comoving h⁻¹ Mpc."""
+        return 2.0 * self.aperture / self.npix
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Cluster ids (the catalogue's ``id``)."""
+        return np.asarray(self.catalog["id"])
+
+    @property
+    def delta(self) -> np.ndarray | None:
+        """Completeness gap per cluster (integrated gradients), else None."""
+        if "delta" in self.catalog.colnames:
+            return np.asarray(self.catalog["delta"], dtype=float)
+        return None
+
+    def pixel_radius(self) -> np.ndarray:
+        """Projected comoving radius (h⁻¹ Mpc) of every pixel centre, shape (npix, npix).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from astropy.table import Table
+        >>> amap = AttributionMap(np.zeros((1, 1, 2, 2)), "bolometric",
+        ...                       Table({"id": [1], "redshift": [0.1]}), aperture=1.0)
+        >>> amap.pixel_radius().round(4).tolist()
+        [[0.7071, 0.7071], [0.7071, 0.7071]]
+        """
+        edges = np.linspace(-self.aperture, self.aperture, self.npix + 1)
+        c = 0.5 * (edges[1:] + edges[:-1])
+        return np.hypot(c[:, None], c[None, :])
+
+    def r500c(self) -> np.ndarray:
+        """Comoving R500c (h⁻¹ Mpc) of every cluster.
+
+        From the catalogue column ``r500c`` when present; otherwise from
+        ``log10_m500c`` (the true mass, else the prediction
+        ``log10_m500c_pred``) and the redshift with `r500c_from_mass` in the
+        maps' cosmology. NaN where neither is known.
+        """
+        cat = self.catalog
+        if "r500c" in cat.colnames:
+            col = cat["r500c"]
+            unit = getattr(col, "unit", None)
+            values = np.asarray(col, dtype=float)
+            if unit is not None:
+                import astropy.units as u
+
+                values = (values * u.Unit(unit)).to_value(u.Mpc)
+            return values
+        for name in ("log10_m500c", "log10_m500c_pred"):
+            if name in cat.colnames:
+                from ..cosmology import cosmology_from_dict
+
+                cosmo = cosmology_from_dict(self.cosmology) if self.cosmology else None
+                return r500c_from_mass(cat[name], cat["redshift"], cosmo)
+        return np.full(len(cat), np.nan)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, key: Any) -> AttributionMap:
+        rows = np.atleast_1d(np.arange(len(self))[key])
+        return self._replace(self.values[rows], self.catalog[rows])
+
+    def _replace(self, values: np.ndarray, catalog: Table) -> AttributionMap:
+        return AttributionMap(
+            values,
+            self.bands,
+            catalog,
+            self.aperture,
+            self.method,
+            self.estimator,
+            self.wrt,
+            self.target,
+            self.absolute,
+            self.params,
+            self.cosmology,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"AttributionMap(method={self.method!r}, estimator={self.estimator!r}, "
+            f"n={len(self)}, bands={self.bands.name!r}, npix={self.npix}, wrt={self.wrt!r})"
+        )
+
+    # ------------------------------------------------------------------ I/O
+    def _meta(self) -> dict:
+        return {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "bands": self.bands.to_dict(),
+            "aperture": self.aperture,
+            "method": self.method,
+            "estimator": self.estimator,
+            "wrt": self.wrt,
+            "target": self.target,
+            "absolute": self.absolute,
+            "params": self.params,
+            "cosmology": self.cosmology,
+        }
+
+    def write(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write the maps to an HDF5 file (atomically: temporary file, then rename).
+
+        The file holds the dataset ``values``, the numeric catalogue columns
+        (``catalog/<name>``) and the provenance as JSON in the attribute
+        ``meta``.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, pathlib
+        >>> from astropy.table import Table
+        >>> amap = AttributionMap(np.ones((1, 1, 4, 4)), "bolometric",
+        ...                       Table({"id": [7], "redshift": [0.1]}), aperture=2.3)
+        >>> p = amap.write(pathlib.Path(tempfile.mkdtemp()) / "saliency.h5")
+        >>> AttributionMap.read(p).ids.tolist()
+        [7]
+        """
+        import h5py
+
+        from ..version import __version__
+
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+            f.create_dataset("values", data=self.values, compression="gzip", shuffle=True)
+            grp = f.create_group("catalog")
+            for name in self.catalog.colnames:
+                col = np.asarray(self.catalog[name])
+                if col.dtype.kind in "biuf":
+                    grp.create_dataset(name, data=col)
+            f.attrs["meta"] = json.dumps(self._meta())
+            f.attrs["version"] = __version__
+        return path
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> AttributionMap:
+        """Read maps written by `write`.
+
+        Raises
+        ------
+        FileFormatError
+            When the file is missing or is not an attribution-map file.
+        """
+        import h5py
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileFormatError(f"attribution-map file {path} does not exist")
+        try:
+            with h5py.File(path, "r") as f:
+                meta = json.loads(f.attrs["meta"])
+                if meta.get("format") != _FORMAT:
+                    raise KeyError("format")
+                values = np.asarray(f["values"])
+                cat = Table({name: np.asarray(f["catalog"][name]) for name in f["catalog"]})
+        except (OSError, KeyError, ValueError) as err:
+            raise FileFormatError(f"{path} is not an attribution-map file: {err}") from err
+        order = [c for c in _CATALOG_COLUMNS if c in cat.colnames]
+        cat = cat[order + [c for c in cat.colnames if c not in order]]
+        return cls(
+            values,
+            EnergyBands.from_dict(meta["bands"]),
+            cat,
+            meta["aperture"],
+            meta["method"],
+            meta["estimator"],
+            meta["wrt"],
+            meta["target"],
+            meta["absolute"],
+            meta["params"],
+            meta["cosmology"],
+        )
+
+    # ------------------------------------------------------------- plotting
+    def plot(
+        self,
+        index: int,
+        path: str | os.PathLike | None = None,
+        band: int | None = None,
+        ax: Any = None,
+        log: bool = True,
+        cmap: str = "viridis",
+    ):
+        """Draw the map of cluster ``index`` (axes in h⁻¹ Mpc, dashed R500c circle).
+
+        Parameters
+        ----------
+        index : int
+            Row of the cluster.
+        path : path-like, optional
+            Write the figure to this PNG file (atomically).
+        band : int or None
+            Band plane to draw; None sums the bands.
+        ax : matplotlib Axes, optional
+            Draw into these axes (default: a new figure).
+        log : bool
+            Logarithmic colour scale (of the absolute values).
+        cmap : str
+            Colour map.
+
+        Returns
+        -------
+        fig : `matplotlib.figure.Figure`
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from astropy.table import Table
+        >>> amap = AttributionMap(np.random.default_rng(0).random((1, 1, 8, 8)), "bolometric",
+        ...                       Table({"id": [1], "redshift": [0.1], "r500c": [0.8]}),
+        ...                       aperture=2.3, method="saliency")
+        >>> fig = amap.plot(0)
+        >>> fig.axes[0].get_xlabel()
+        'x [$h^{-1}$ Mpc]'
+        """
+        from .._images_plot import plot_image
+        from ..images import BandImage
+
+        k = int(index)
+        if not 0 <= k < len(self):
+            raise InputError(f"index must be in [0, {len(self)}); got {index}")
+        data = np.abs(self.values[k]) if (log or self.absolute) else self.values[k]
+        r500 = float(self.r500c()[k])
+        image = BandImage(
+            np.asarray(data, dtype=np.float64),
+            self.bands,
+            aperture=self.aperture,
+            redshift=float(self.catalog["redshift"][k]),
+            r500c=r500 if np.isfinite(r500) else None,
+        )
+        if ax is None:
+            from matplotlib.figure import Figure
+
+            fig = Figure(figsize=(5.2, 4.2), layout="constrained")
+            ax = fig.add_subplot()
+        fig = ax.figure
+        plot_image(image, ax=ax, band=band, log=log, cmap=cmap, colorbar=False)
+        mappable = ax.images[-1]
+        what = "|d log10 M / d n|" if (log or self.absolute) else "d log10 M / d n"
+        if self.wrt == "input":
+            what = what.replace("d n", "d x")
+        fig.colorbar(mappable, ax=ax, label=what)
+        ax.set_title(f"{self.method or 'attribution'}: id {self.ids[k]}, " + ax.get_title())
+        if path is not None:
+            save_png(fig, path)
+        return fig
+
+
+def save_png(fig: Any, path: str | os.PathLike) -> Path:
+    """Save a matplotlib figure as PNG, atomically."""
+    path = Path(path)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    return path
