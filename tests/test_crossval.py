@@ -140,6 +140,33 @@ def test_parallel_folds_match_serial(sample):
     np.testing.assert_array_equal(serial["fold"], parallel["fold"])
 
 
+def test_only_one_folds_sub_samples_live_at_a_time(sample, monkeypatch):
+    """Sub-samples are made per fold, so memory holds one fold's copies, not all."""
+    import gc
+    import weakref
+
+    made: list = []
+    cls = type(sample)
+    getitem = cls.__getitem__
+
+    def tracking_getitem(self, rows):
+        sub = getitem(self, rows)
+        made.append(weakref.ref(sub))
+        return sub
+
+    monkeypatch.setattr(cls, "__getitem__", tracking_getitem)
+    alive: list[int] = []
+
+    class CountingSpy(SpyEstimator):
+        def _fit(self, train, validation):
+            gc.collect()
+            alive.append(sum(ref() is not None for ref in made))
+            super()._fit(train, validation)
+
+    run_cv(CountingSpy(), sample, folds=5)
+    assert len(alive) == 5 and max(alive) <= 3, alive  # train, validation, test
+
+
 class TorchLikeSpy(SpyEstimator):
     """A spy that, like the CNNs, must not be fitted in forked workers."""
 

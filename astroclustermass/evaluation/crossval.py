@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -110,6 +110,11 @@ def _in_memory(obj: Any) -> Any:
     if getattr(obj, "is_lazy", False):
         return obj.load()
     return obj
+
+
+def _keep(result: tuple, keep_estimator: bool) -> tuple:
+    """Drop a fold's fitted estimator (and what it holds) unless the caller wants it."""
+    return result if keep_estimator else (result[0], None, *result[2:])
 
 
 def _describe_folds(folds: Any) -> str:
@@ -216,11 +221,13 @@ def cross_validate(
     pairs = resolve_folds(sample, folds, seed)
     rngs = [get_rng(s) for s in np.random.SeedSequence(seed).spawn(len(pairs))]
 
-    tasks = []
+    # fold indices first; the sub-samples of a fold are made just before it runs,
+    # so that memory holds one fold's copies at a time, not every fold's
+    specs = []
     fold_info = []
     for i, ((train, test), rng) in enumerate(zip(pairs, rngs)):
         train = np.sort(train)
-        validation = None
+        val_idx = None
         n_val = 0
         if getattr(template, "wants_validation", False):
             n_val = max(1, int(round(validation_fraction * train.size)))
@@ -231,12 +238,17 @@ def cross_validate(
                 )
             pick = np.zeros(train.size, dtype=bool)
             pick[rng.choice(train.size, size=n_val, replace=False)] = True
-            validation = sample[train[pick]]
+            val_idx = train[pick]
             train = train[~pick]
-        tasks.append((clone(template), sample[train], validation, sample[np.sort(test)]))
+        specs.append((train, val_idx, np.sort(test)))
         fold_info.append(
             {"fold": i, "n_train": int(train.size), "n_validation": n_val, "n_test": int(len(test))}
         )
+
+    def task(k: int) -> tuple:
+        train, val_idx, test = specs[k]
+        validation = None if val_idx is None else sample[val_idx]
+        return clone(template), sample[train], validation, sample[test]
 
     if n_jobs > 1 and not getattr(template, "parallel_folds", True):
         warnings.warn(
@@ -247,15 +259,22 @@ def cross_validate(
             stacklevel=2,
         )
         n_jobs = 1
-    results = []
-    if n_jobs == 1 or len(tasks) == 1:
-        for task in progress_bar(tasks, progress=progress, desc="cross-validation"):
-            results.append(_run_fold(*task))
+    results: list[Any] = [None] * len(specs)
+    if n_jobs == 1 or len(specs) == 1:
+        for k in progress_bar(range(len(specs)), progress=progress, desc="cross-validation"):
+            results[k] = _keep(_run_fold(*task(k)), return_estimators)
     else:
-        with ProcessPoolExecutor(max_workers=min(int(n_jobs), len(tasks))) as pool:
-            futures = [pool.submit(_run_fold, *(_in_memory(x) for x in task)) for task in tasks]
-            for fut in progress_bar(futures, progress=progress, desc="cross-validation"):
-                results.append(fut.result())
+        workers = min(int(n_jobs), len(specs))
+        queue = list(range(len(specs)))
+        running: dict[Any, int] = {}
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for _ in progress_bar(range(len(specs)), progress=progress, desc="cross-validation"):
+                while queue and len(running) < workers:  # at most `workers` folds in flight
+                    k = queue.pop(0)
+                    running[pool.submit(_run_fold, *(_in_memory(x) for x in task(k)))] = k
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                fut = next(iter(done))
+                results[running.pop(fut)] = _keep(fut.result(), return_estimators)
 
     parts = []
     for info, (prediction, _, t_fit, t_pred), (_, test) in zip(fold_info, results, pairs):
