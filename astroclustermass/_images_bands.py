@@ -76,12 +76,8 @@ def _bounds(bands: EnergyBands) -> tuple[float, ...] | None:
     return _bounds_of(bands.edges_keV.tobytes(), bands.is_contiguous)
 
 
-def _band_codes(energy: Any, bands: EnergyBands, ws: Any = None) -> np.ndarray:
-    """Like `assign_bands`, but photons in no band get *some* code outside [0, n_bands)."""
-    if bands.n_bands > _MAX_BANDS:
-        raise InputError(f"at most {_MAX_BANDS} bands are supported; got {bands.n_bands}")
-    e = _as_energies(energy, "energy") if not isinstance(energy, np.ndarray) else energy
-    n = e.shape[0]
+def _reject_nan_energies(e: np.ndarray) -> None:
+    """Raise `InputError` if the float64 energies hold NaN (one cheap sum when they do not)."""
     with np.errstate(invalid="ignore", over="ignore"):
         total = np.add.reduce(e)
     if np.isnan(total) and np.isnan(e).any():
@@ -89,6 +85,15 @@ def _band_codes(energy: Any, bands: EnergyBands, ws: Any = None) -> np.ndarray:
             f"photon energies contain NaN (first at index {int(np.flatnonzero(np.isnan(e))[0])}); "
             "remove those events first"
         )
+
+
+def _band_codes(energy: Any, bands: EnergyBands, ws: Any = None) -> np.ndarray:
+    """Like `assign_bands`, but photons in no band get *some* code outside [0, n_bands)."""
+    if bands.n_bands > _MAX_BANDS:
+        raise InputError(f"at most {_MAX_BANDS} bands are supported; got {bands.n_bands}")
+    e = _as_energies(energy, "energy") if not isinstance(energy, np.ndarray) else energy
+    n = e.shape[0]
+    _reject_nan_energies(e)
     if ws is None or n > ws.size:
         acc, tmp = np.empty(n, np.uint8), np.empty(n, bool)
     else:

@@ -49,7 +49,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ._images_bands import _MAX_BANDS, _as_energies, _band_codes, _bounds
+from ._images_bands import _MAX_BANDS, _as_energies, _band_codes, _bounds, _reject_nan_energies
 from .bands import get_bands
 from .exceptions import InputError
 
@@ -570,13 +570,7 @@ def _band_args(b, n_bands, bands, ws):
     bounds = _bounds(bands)
     if bounds is None:  # bands with gaps: explicit codes
         return _band_codes(b, bands, ws), n_bands, None
-    with np.errstate(invalid="ignore", over="ignore"):
-        total = np.add.reduce(b)
-    if np.isnan(total) and np.isnan(b).any():
-        raise InputError(
-            f"photon energies contain NaN (first at index {int(np.flatnonzero(np.isnan(b))[0])}); "
-            "remove those events first"
-        )
+    _reject_nan_energies(b)
     return None, _band_bounds(bounds), b
 
 
