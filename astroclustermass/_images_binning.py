@@ -153,8 +153,8 @@ def _kernel(xy, b, n_bands, grid, ws, out_flat, offsets=None, energy=None) -> No
     """Add the photons of one block (at most ``_BLOCK``) to ``out_flat``.
 
     ``xy`` is a float64 (2, n) array of positions, ``b`` int8 band codes or
-    None (all band 0), ``energy`` (with ``b`` None) float64 photon energies
-    to sort into the contiguous bands ``n_bands`` (a `_BandBounds`),
+    None (all band 0), ``energy`` (with ``b`` None) a pair of float64 photon
+    energies and the `_BandBounds` of the contiguous bands to sort them into,
     ``offsets`` the float offset of each photon's cluster in ``out_flat``
     (None: all in the first cluster).
     """
@@ -179,7 +179,6 @@ class _BandBounds:
         self.lo = float(bounds[0])
         self.hi = float(bounds[-1])
         self.inner = tuple(float(v) for v in bounds[1:-1])
-        self.n_bands = len(bounds) - 1
 
 
 def _flat_index(xy, b, n_bands, grid, ws, offsets, energy=None):
@@ -230,7 +229,7 @@ def _flat_index(xy, b, n_bands, grid, ws, offsets, energy=None):
     tx += ty
     tmp = ws.tmp[:n]
     if energy is not None:  # contiguous bands: band = number of inner bounds <= E
-        bb = n_bands
+        energy, bb = energy
         np.greater_equal(energy, bb.lo, out=tmp)
         good &= tmp
         np.less(energy, bb.hi, out=tmp)
@@ -545,8 +544,8 @@ def _run_task(task, xs, ys, bs, n_bands, grid, out, bands=None) -> None:
             xy[0] = x[s : s + k]
             xy[1] = y[s : s + k]
             bb = None if b is None else b[s : s + k]
-            bb, nb, energy = _band_args(bb, n_bands, bands, ws)
-            _kernel(xy, bb, nb, grid, ws, flat, None, energy)
+            bb, energy = _band_args(bb, bands, ws)
+            _kernel(xy, bb, n_bands, grid, ws, flat, None, energy)
         return
     xy = ws.xy[:, :n]
     np.concatenate(xs[c0:c1], out=xy[0])
@@ -559,19 +558,19 @@ def _run_task(task, xs, ys, bs, n_bands, grid, out, bands=None) -> None:
         b = np.concatenate(bs[c0:c1], out=ws.band[:n].view(np.int8))
     plane = float(n_bands * grid.npix * grid.npix)
     offsets = np.repeat(np.arange(c1 - c0) * plane, counts)
-    b, nb, energy = _band_args(b, n_bands, bands, ws)
-    _kernel(xy, b, nb, grid, ws, flat, offsets, energy)
+    b, energy = _band_args(b, bands, ws)
+    _kernel(xy, b, n_bands, grid, ws, flat, offsets, energy)
 
 
-def _band_args(b, n_bands, bands, ws):
-    """``(codes, n_bands, energy)`` arguments of `_kernel` for band codes or energies."""
+def _band_args(b, bands, ws):
+    """``(codes, energy)`` arguments of `_kernel` for band codes, or energies in ``bands``."""
     if bands is None:
-        return b, n_bands, None
+        return b, None
     bounds = _bounds(bands)
     if bounds is None:  # bands with gaps: explicit codes
-        return _band_codes(b, bands, ws), n_bands, None
+        return _band_codes(b, bands, ws), None
     _reject_nan_energies(b)
-    return None, _band_bounds(bounds), b
+    return None, (b, _band_bounds(bounds))
 
 
 @functools.lru_cache(maxsize=32)

@@ -10,6 +10,7 @@ import numpy as np
 from astropy.table import Table
 
 from ._ecsv_fast import read_ecsv
+from ._utils import check_quantity
 from .bands import EnergyBands, get_bands
 from .exceptions import EmptyInputError, FileFormatError, InputError, MissingColumnError
 
@@ -49,12 +50,7 @@ def column_values(table: Table, name: str, unit: str | None, path: Path) -> np.n
     """
     col = table[name]
     if unit is not None and getattr(col, "unit", None) is not None:
-        try:
-            vals = u.Quantity(col).to_value(unit)
-        except u.UnitConversionError as err:
-            raise InputError(
-                f"{path}: column {name!r} has unit {col.unit}; expected {unit}"
-            ) from err
+        vals = check_quantity(u.Quantity(col), unit, f"{path}: column {name!r}").value
     else:
         vals = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
     return np.asarray(vals, dtype=float)

@@ -40,6 +40,7 @@ import numpy as np
 from astropy.table import Table
 
 from ._dynamics_kde import kde_on_grid
+from ._utils import check_quantity
 from ._utils._projection import sky_to_comoving
 from .exceptions import EmptyInputError, InputError, MissingColumnError, UnitError
 
@@ -80,12 +81,7 @@ def _column(table: Any, name: str, unit: str | None, *, allow_masked: bool = Fal
     """Column ``name`` as float64 values in ``unit``; NaN/inf raise unless ``allow_masked``."""
     col = table[name]
     if unit is not None and getattr(col, "unit", None) is not None:
-        try:
-            values = u.Quantity(col).to_value(unit)
-        except u.UnitConversionError as err:
-            raise UnitError(
-                f"galaxy column {name!r} has unit {col.unit}, which cannot be converted to {unit}"
-            ) from err
+        values = check_quantity(u.Quantity(col), unit, f"galaxy column {name!r}").value
     else:
         values = np.ma.getdata(col)
     values = np.array(values, dtype=float)
