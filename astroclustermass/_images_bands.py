@@ -76,14 +76,15 @@ def _bounds(bands: EnergyBands) -> tuple[float, ...] | None:
     return _bounds_of(bands.edges_keV.tobytes(), bands.is_contiguous)
 
 
-def _reject_nan_energies(e: np.ndarray) -> None:
+def _reject_nan_energies(e: np.ndarray, cluster: int | None = None) -> None:
     """Raise `InputError` if the float64 energies hold NaN (one cheap sum when they do not)."""
     with np.errstate(invalid="ignore", over="ignore"):
         total = np.add.reduce(e)
     if np.isnan(total) and np.isnan(e).any():
+        where = "" if cluster is None else f" of cluster {cluster}"
         raise InputError(
-            f"photon energies contain NaN (first at index {int(np.flatnonzero(np.isnan(e))[0])}); "
-            "remove those events first"
+            f"photon energies{where} contain NaN (first at index "
+            f"{int(np.flatnonzero(np.isnan(e))[0])}); remove those events first"
         )
 
 

@@ -1,4 +1,4 @@
-"""Fast, exact binning of photon positions into per-band count images (pure numpy).
+"""Fast, exact binning of photon positions into per-band count images.
 
 The result is, bin for bin, ``np.histogram2d(x[b == k], y[b == k],
 bins=[edges, edges])`` for every band ``k`` with
@@ -8,33 +8,18 @@ that lie exactly on a bin edge (they go to the bin on the right, as
 edge ``+aperture`` (counted in the last bin, which is closed as in
 `numpy.histogramdd`).
 
-How it is fast and still exact
-------------------------------
-`numpy.histogram2d` runs a binary search (`numpy.searchsorted`) per photon and
-axis, and a Python loop over clusters and bands pays its fixed cost
-thousands of times. Here, per axis, with ``edges[j] = x0 + j * step``:
+Two kernels compute it:
 
-1. ``t = x / step + 0.5 - x0 / step`` truncated gives the index ``j`` of the
-   bin edge *nearest* to ``x`` (clamped to ``j <= npix - 1``: the last bin is
-   closed). Rounding errors in ``t`` are ~1e-13 of a bin, far below the half
-   bin that would make ``j`` wrong.
-2. The photon is in bin ``j`` if ``x >= edges[j]`` and in bin ``j - 1``
-   otherwise: ``k = j + floor(x - edges[j])`` (the difference has the exact
-   sign, and lies in (-1, 1) for grids with ``step < 1``; coarser grids use a
-   comparison). ``edges[j]`` is recomputed as ``j * step + x0``, bit-identical
-   to what `numpy.linspace` stores (checked once per grid; otherwise a table
-   lookup is used), so the test is against the very values
-   `numpy.histogram2d` compares with.
-3. A photon is inside the image iff ``k >= 0`` and ``x <= aperture`` on both
-   axes, and its band code is in ``[0, n_bands)``. Outside photons are sent
-   to pixel 0 and subtracted again afterwards (cheaper than compressing a
-   randomly masked array). NaN or infinite coordinates show up as a
-   non-finite sum of the indices and take a slow, careful path.
+* ``"numba"`` (`astroclustermass._images_binning_jit`, used when numba is
+  installed): one compiled call per cluster writes that cluster's int32 image;
+  the call releases the GIL, so a thread pool spreads clusters over the CPU
+  cores.
+* ``"numpy"`` (`astroclustermass._images_binning_numpy`): photons of many small
+  clusters are concatenated into cache-sized blocks and binned with a short
+  sequence of whole-array numpy operations.
 
-Photons of many small clusters are concatenated into blocks of ~32 k photons
-so that each numpy call works on a cache-sized array, and counts go straight
-into the int32 output with `numpy.ufunc.at` (no int64 intermediate image).
-Blocks can run on a thread pool: numpy releases the GIL in these loops.
+``backend="auto"`` picks numba when it can be imported (and ``NUMBA_DISABLE_JIT``
+is not set). The tests check both against `numpy.histogram2d`.
 """
 
 from __future__ import annotations
@@ -44,21 +29,30 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 from typing import Any
 
 import astropy.units as u
 import numpy as np
 
-from ._images_bands import _MAX_BANDS, _as_energies, _band_codes, _bounds, _reject_nan_energies
+from . import _images_binning_numpy
+from ._images_bands import (
+    _MAX_BANDS,
+    _as_energies,
+    _band_codes,
+    _bounds,
+    _reject_nan_energies,
+)
 from .bands import get_bands
 from .exceptions import InputError
 
-__all__ = ["bin_events", "bin_many", "image_edges"]
+__all__ = ["BACKENDS", "bin_events", "bin_many", "binning_backend", "image_edges"]
+
+#: Names accepted by the ``backend`` argument of `bin_many` and `bin_events`.
+BACKENDS = ("auto", "numba", "numpy")
+
 
 #: Photons per kernel call: arrays of this size stay in the CPU cache.
-_BLOCK = 1 << 15
-
-
 def image_edges(npix: int, aperture: float) -> np.ndarray:
     """Pixel edges ``np.linspace(-aperture, aperture, npix + 1)`` of the comoving grid.
 
@@ -122,154 +116,6 @@ def _grid(npix: int, aperture: float) -> _Grid:
     return _Grid(npix, aperture)
 
 
-class _Workspace:
-    """Per-thread scratch arrays for blocks of up to ``size`` photons."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.xy = np.empty((2, size))
-        self.t = np.empty((2, size))
-        self.e = np.empty((2, size))
-        self.g = np.empty((2, size), bool)
-        self.m = np.empty(size)
-        self.good = np.empty(size, bool)
-        self.tmp = np.empty(size, bool)
-        self.idx = np.empty(size, np.intp)
-        self.band = np.empty(size, np.uint8)
-        self.energy = np.empty(size)
-
-
-_local = threading.local()
-
-
-def _workspace() -> _Workspace:
-    ws = getattr(_local, "ws", None)
-    if ws is None:
-        ws = _local.ws = _Workspace(_BLOCK)
-    return ws
-
-
-def _kernel(xy, b, n_bands, grid, ws, out_flat, offsets=None, energy=None) -> None:
-    """Add the photons of one block (at most ``_BLOCK``) to ``out_flat``.
-
-    ``xy`` is a float64 (2, n) array of positions, ``b`` int8 band codes or
-    None (all band 0), ``energy`` (with ``b`` None) a pair of float64 photon
-    energies and the `_BandBounds` of the contiguous bands to sort them into,
-    ``offsets`` the float offset of each photon's cluster in ``out_flat``
-    (None: all in the first cluster).
-    """
-    n = xy.shape[1]
-    with np.errstate(all="ignore"):  # inf/NaN/huge inputs are caught below
-        tx, good = _flat_index(xy, b, n_bands, grid, ws, offsets, energy)
-    if not np.isfinite(np.add.reduce(tx)):  # NaN or inf coordinates
-        _careful(xy, b, n_bands, grid, ws, out_flat, offsets, energy)
-        return
-    idx = ws.idx[:n]
-    np.copyto(idx, tx, casting="unsafe")
-    np.add.at(out_flat, idx, np.int32(1))
-    n_out = n - int(np.count_nonzero(good))
-    if n_out:
-        out_flat[0] -= n_out  # ... and are taken out again
-
-
-class _BandBounds:
-    """Boundaries of contiguous bands, for sorting energies inside the kernel."""
-
-    def __init__(self, bounds: Sequence[float]) -> None:
-        self.lo = float(bounds[0])
-        self.hi = float(bounds[-1])
-        self.inner = tuple(float(v) for v in bounds[1:-1])
-
-
-def _flat_index(xy, b, n_bands, grid, ws, offsets, energy=None):
-    """Float flat pixel index of each photon (0 for those outside) and the inside mask."""
-    n = xy.shape[1]
-    npix = grid.npix
-    t, e, g = ws.t[:, :n], ws.e[:, :n], ws.g[:, :n]
-    good = ws.good[:n]
-    m = ws.m[:n]
-    # nearest edge j (at most npix - 1: the last bin is closed) ...
-    np.multiply(xy, grid.inv, out=t)
-    t += grid.shift
-    np.minimum(t, npix - 1, out=t)
-    np.trunc(t, out=t)
-    if grid.arithmetic:
-        np.multiply(t, grid.step, out=e)  # == edges[j], bit for bit
-        e += grid.lo
-    else:  # only if numpy.linspace ever changes its arithmetic (tested by forcing it)
-        for a in range(2):
-            idx = ws.idx[:n]
-            np.copyto(idx, np.maximum(t[a], -1.0), casting="unsafe")
-            grid.table.take(idx, out=e[a], mode="clip")
-    # ... then bin k = j if x >= edges[j] else j - 1
-    if grid.step < 1.0:
-        # x - edges[j] has the exact sign of the difference and lies in (-1, 1)
-        # for photons inside, so its floor is -1 or 0 (pure float64 passes)
-        np.subtract(xy, e, out=e)
-        np.floor(e, out=e)
-        t += e
-    else:
-        np.greater_equal(xy, e, out=g)
-        np.add(t, g, out=t)
-        t -= 1.0
-    if grid.symmetric:
-        # inside iff -aperture <= x <= aperture on both axes (k >= 0 iff x >= edges[0])
-        np.abs(xy, out=e)
-        np.maximum(e[0], e[1], out=m)
-        np.less_equal(m, grid.hi, out=good)
-    else:  # inside iff k >= 0 on the left and x <= the (closed) right edge
-        np.greater_equal(t, 0.0, out=g)
-        np.logical_and(g[0], g[1], out=good)
-        np.less_equal(xy, grid.hi, out=g)
-        good &= g[0]
-        good &= g[1]
-    # flat index = ((offset + band) * npix + kx) * npix + ky
-    tx, ty = t
-    tx *= npix
-    tx += ty
-    tmp = ws.tmp[:n]
-    if energy is not None:  # contiguous bands: band = number of inner bounds <= E
-        energy, bb = energy
-        np.greater_equal(energy, bb.lo, out=tmp)
-        good &= tmp
-        np.less(energy, bb.hi, out=tmp)
-        good &= tmp
-        if bb.inner:
-            np.greater_equal(energy, bb.inner[0], out=tmp)
-            np.copyto(m, tmp)
-            for bound in bb.inner[1:]:
-                np.greater_equal(energy, bound, out=tmp)
-                m += tmp
-            m *= float(npix * npix)
-            tx += m
-    elif b is not None:
-        np.less(b.view(np.uint8), n_bands, out=tmp)
-        good &= tmp
-        np.multiply(b, float(npix * npix), out=m)
-        tx += m
-    if offsets is not None:
-        tx += offsets
-    np.multiply(tx, good, out=tx)  # photons outside go to pixel 0 ...
-    return tx, good
-
-
-def _careful(xy, b, n_bands, grid, ws, out_flat, offsets, energy=None) -> None:
-    """Handle NaN (error), ±inf and huge coordinates (outside the image)."""
-    for a, name in enumerate("xy"):
-        nan = np.isnan(xy[a])
-        if nan.any():
-            raise InputError(
-                f"photon {name} coordinates contain {int(nan.sum())} NaN value(s) (first at "
-                f"index {int(np.flatnonzero(nan)[0])}); remove or mask those events first"
-            )
-    # anything beyond ±2 aperture is outside the image; clipping keeps it outside
-    lim = 2.0 * max(abs(grid.lo), abs(grid.hi))
-    clipped = np.clip(xy, -lim, lim)
-    if offsets is not None:
-        offsets = offsets.copy()
-    _kernel(clipped, b, n_bands, grid, ws, out_flat, offsets, energy)
-
-
 def _as_positions(values: Any, name: str) -> np.ndarray:
     if type(values) is np.ndarray and values.dtype == np.float64 and values.ndim == 1:
         return values if values.flags.c_contiguous else np.ascontiguousarray(values)
@@ -314,6 +160,8 @@ def bin_events(
     n_bands: int = 1,
     npix: int = 128,
     aperture: float = 2.3,
+    *,
+    backend: str = "auto",
 ) -> np.ndarray:
     """Count photons on the comoving grid, per band: an exact, fast `numpy.histogram2d`.
 
@@ -332,6 +180,9 @@ def bin_events(
     aperture : float
         Half-width of the image in h⁻¹ Mpc; edges are
         ``np.linspace(-aperture, aperture, npix + 1)``.
+    backend : {"auto", "numba", "numpy"}
+        Binning kernel (see `binning_backend`); every choice gives the same
+        counts.
 
     Returns
     -------
@@ -363,7 +214,9 @@ def bin_events(
         raise InputError(f"x and y must have the same length; got {x.size} and {y.size}")
     n_bands = _check_n_bands(n_bands)
     b = _as_band_index(band_index, x.size, n_bands, "band_index")
-    return bin_many([x], [y], None if b is None else [b], n_bands, npix, aperture)[0]
+    return bin_many([x], [y], None if b is None else [b], n_bands, npix, aperture, backend=backend)[
+        0
+    ]
 
 
 def bin_many(
@@ -378,11 +231,13 @@ def bin_many(
     n_jobs: int | None = 1,
     energies: Sequence[Any] | None = None,
     bands: Any = None,
+    backend: str = "auto",
 ) -> np.ndarray:
     """Bin the photons of many clusters at once (see `bin_events`).
 
-    Small clusters are processed together in cache-sized blocks; blocks can
-    run on a thread pool (numpy releases the GIL in the kernel).
+    With numba each cluster is one compiled call that releases the GIL, and
+    ``n_jobs`` threads share the clusters; without it small clusters are
+    binned together in cache-sized blocks of numpy operations.
 
     Parameters
     ----------
@@ -403,6 +258,9 @@ def bin_many(
         ``bands``. The band assignment runs inside the (parallel) blocks.
     bands : `~astroclustermass.bands.EnergyBands` or str, optional
         The bands for ``energies``.
+    backend : {"auto", "numba", "numpy"}
+        Binning kernel: ``"auto"`` is numba when installed (see
+        `binning_backend`). All give the same counts.
 
     Returns
     -------
@@ -422,6 +280,8 @@ def bin_many(
     True
     """
     npix, aperture = _check_grid(npix, aperture)
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {BACKENDS}; got {backend!r}")
     if energies is not None:
         if band_indices is not None:
             raise InputError("give either band_indices or energies (with bands), not both")
@@ -467,12 +327,15 @@ def bin_many(
             f"out must be a C-contiguous int32 array of shape {shape}; got {out.dtype} {out.shape}"
         )
     grid = _grid(npix, aperture)
-    tasks = _plan(np.fromiter((x.size for x in xs_c), np.intp, n_cl))
+    bands = bands if energies is not None else None
+    jit = _use_jit(backend, grid, n_bands)
+    if jit is not None:
+        _run_jit(jit, xs_c, ys_c, bs_c, grid, out, bands, n_jobs)
+        return out
+    tasks = _images_binning_numpy.plan(np.fromiter((x.size for x in xs_c), np.intp, n_cl))
 
     def run(task: tuple[int, int]) -> None:
-        _run_task(
-            task, xs_c, ys_c, bs_c, n_bands, grid, out, bands if energies is not None else None
-        )
+        _images_binning_numpy.run_task(task, xs_c, ys_c, bs_c, n_bands, grid, out, bands)
 
     workers = _n_workers(n_jobs, len(tasks))
     if workers == 1:
@@ -508,71 +371,99 @@ def _n_workers(n_jobs: int | None, n_tasks: int) -> int:
     return max(1, min(n_jobs, n_tasks))
 
 
-def _plan(counts: np.ndarray) -> list[tuple[int, int]]:
-    """Split clusters into consecutive ranges of at most ``_BLOCK`` photons (or one cluster)."""
-    tasks = []
-    n_cl = counts.size
-    if n_cl == 1:
-        return [(0, 1)]
-    c = 0
-    csum = np.concatenate([[0], np.cumsum(counts)])
-    while c < n_cl:
-        # furthest c1 with csum[c1] - csum[c] <= _BLOCK, at least one cluster
-        c1 = int(np.searchsorted(csum, csum[c] + _BLOCK, side="right")) - 1
-        c1 = min(max(c1, c + 1), n_cl)
-        tasks.append((c, c1))
-        c = c1
-    return tasks
+def binning_backend() -> str:
+    """The kernel ``backend="auto"`` uses here: ``"numba"`` or ``"numpy"``.
+
+    numba is used when it can be imported and ``NUMBA_DISABLE_JIT`` is not
+    set; its kernels are compiled on first use and cached on disk.
+
+    Examples
+    --------
+    >>> binning_backend() in ("numba", "numpy")
+    True
+    """
+    return "numba" if _jit_module() is not None else "numpy"
 
 
-def _run_task(task, xs, ys, bs, n_bands, grid, out, bands=None) -> None:
-    """Bin clusters ``task[0]:task[1]``; ``bs`` holds band indices, or energies with ``bands``."""
-    c0, c1 = task
-    region = out[c0:c1]
-    flat = region.reshape(-1)
-    ws = _workspace()
-    region.fill(0)
-    counts = [xs[c].size for c in range(c0, c1)]
-    n = sum(counts)
-    if n == 0:
+@functools.lru_cache(maxsize=1)
+def _jit_module() -> ModuleType | None:
+    try:
+        import numba
+    except ImportError:
+        return None
+    if numba.config.DISABLE_JIT:  # the kernels would run as (very slow) Python
+        return None
+    from . import _images_binning_jit
+
+    return _images_binning_jit
+
+
+def _use_jit(backend: str, grid: _Grid, n_bands: int) -> ModuleType | None:
+    """The numba kernels if ``backend`` asks for them (or allows them) and they apply."""
+    if backend == "numpy":
+        return None
+    jit = _jit_module()
+    if jit is None:
+        if backend == "numba":
+            raise InputError(
+                "backend='numba' needs numba (pip install numba); use backend='auto' or 'numpy'"
+            )
+        return None
+    # the kernel recomputes edges as j * step + lo and indexes images with int32
+    if not grid.arithmetic or n_bands * grid.npix * grid.npix >= 2**31:
+        return None
+    return jit
+
+
+#: Smallest call (photons plus image pixels / 16) that `_run_jit` spreads over threads.
+_PARALLEL_MIN = 1 << 19
+
+
+def _run_jit(jit, xs, ys, bs, grid, out, bands, n_jobs) -> None:
+    """Bin every cluster with one compiled call each, on ``n_jobs`` threads."""
+    n_cl = len(xs)
+    bounds = None if bands is None else _bounds(bands)
+    bounds = jit.NO_ENERGIES if bounds is None else np.asarray(bounds)
+    consts = (grid.lo, grid.hi, grid.step, grid.inv)
+
+    def one(c: int, idx: np.ndarray) -> None:
+        x, y, b, image = xs[c], ys[c], bs[c], out[c]
+        label = c if n_cl > 1 else None
+        codes, energies = jit.NO_CODES, jit.NO_ENERGIES
+        if bands is not None and bounds.size:
+            energies = b
+        elif bands is not None:  # bands with gaps: codes first
+            _reject_nan_energies(b, label)
+            codes = _band_codes(b, bands)
+        elif b is not None:
+            codes = b
+        nan_xy, nan_e = jit.bin_cluster(x, y, codes, energies, bounds, image, *consts, idx)
+        if nan_xy:
+            _images_binning_numpy.reject_nan_positions(x, y, label)
+        if nan_e:
+            _reject_nan_energies(b, label)
+
+    def run(clusters: range) -> None:
+        idx = np.empty(jit.BLOCK, np.int32)
+        for c in clusters:
+            one(c, idx)
+
+    # per-cluster cost in photons: the photons, zeroing the image, the call
+    sizes = np.fromiter((x.size for x in xs), np.float64, n_cl)
+    cost = sizes + out[0].size / 16.0 + 400.0 if n_cl else sizes
+    # handing work to a thread costs ~0.1 ms: only big calls are split
+    workers = _n_workers(n_jobs, n_cl) if cost.sum() >= _PARALLEL_MIN else 1
+    if workers == 1:
+        run(range(n_cl))
         return
-    if c1 - c0 == 1:  # one cluster, possibly bigger than a block
-        x, y, b = xs[c0], ys[c0], bs[c0]
-        for s in range(0, n, _BLOCK):
-            k = min(_BLOCK, n - s)
-            xy = ws.xy[:, :k]
-            xy[0] = x[s : s + k]
-            xy[1] = y[s : s + k]
-            bb = None if b is None else b[s : s + k]
-            bb, energy = _band_args(bb, bands, ws)
-            _kernel(xy, bb, n_bands, grid, ws, flat, None, energy)
-        return
-    xy = ws.xy[:, :n]
-    np.concatenate(xs[c0:c1], out=xy[0])
-    np.concatenate(ys[c0:c1], out=xy[1])
-    if bands is not None:
-        b = np.concatenate(bs[c0:c1], out=ws.energy[:n])
-    elif bs[c0] is None:
-        b = None
-    else:
-        b = np.concatenate(bs[c0:c1], out=ws.band[:n].view(np.int8))
-    plane = float(n_bands * grid.npix * grid.npix)
-    offsets = np.repeat(np.arange(c1 - c0) * plane, counts)
-    b, energy = _band_args(b, bands, ws)
-    _kernel(xy, b, n_bands, grid, ws, flat, offsets, energy)
+    parts = _split(cost, workers)
+    for _ in _executor(workers).map(run, parts):
+        pass
 
 
-def _band_args(b, bands, ws):
-    """``(codes, energy)`` arguments of `_kernel` for band codes, or energies in ``bands``."""
-    if bands is None:
-        return b, None
-    bounds = _bounds(bands)
-    if bounds is None:  # bands with gaps: explicit codes
-        return _band_codes(b, bands, ws), None
-    _reject_nan_energies(b)
-    return None, (b, _band_bounds(bounds))
-
-
-@functools.lru_cache(maxsize=32)
-def _band_bounds(bounds: tuple[float, ...]) -> _BandBounds:
-    return _BandBounds(bounds)
+def _split(cost: np.ndarray, n_parts: int) -> list[range]:
+    """Consecutive ranges of clusters with about equal total cost."""
+    csum = np.cumsum(cost)
+    cuts = np.searchsorted(csum, csum[-1] * np.arange(1, n_parts) / n_parts, side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [cost.size]]))
+    return [range(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]

@@ -4,7 +4,8 @@
 ``(n_band, npix, npix)`` int32 cube of counts on a square grid of comoving
 h⁻¹ Mpc centred on the cluster (Ho et al. 2023, Sec. 2.1: ±2.3 h⁻¹ Mpc,
 128² pixels), exactly as ``np.histogram2d`` would (`bin_events`, `bin_many`;
-``docs/internals.rst``). It plots itself and round-trips through FITS.
+a compiled numba kernel when numba is installed, see `binning_backend`, and a
+pure-numpy one otherwise; ``docs/internals.rst``). It plots itself and round-trips through FITS.
 
 The image transforms — Eq. 1 redshift normalisation, Eq. 2 log scaling,
 Krippendorf et al.'s smoothing pipeline, Lovig's core excision — live in
@@ -34,7 +35,7 @@ import astropy.units as u
 import numpy as np
 
 from ._images_bands import _band_codes, assign_bands
-from ._images_binning import bin_events, bin_many, image_edges
+from ._images_binning import bin_events, bin_many, binning_backend, image_edges
 from ._images_fits import read_band_image, write_band_image
 from .bands import EnergyBands, get_bands
 from .cosmology import get_cosmology
@@ -51,6 +52,7 @@ __all__ = [
     "BandImage",
     "bin_events",
     "bin_many",
+    "binning_backend",
     "assign_bands",
     "image_edges",
     "source_masks",

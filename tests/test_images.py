@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import astropy.units as u
@@ -30,6 +31,7 @@ from astroclustermass.images import (  # noqa: E402
     assign_bands,
     bin_events,
     bin_many,
+    binning_backend,
     core_excision,
     inverse_log_scale,
     log_scale,
@@ -81,33 +83,84 @@ def _edge_photons(rng, n, npix, aperture):
 
 
 # ------------------------------------------------------------------ binning
+HAVE_NUMBA = binning_backend() == "numba"
+
+
+@pytest.fixture(
+    params=[
+        "numpy",
+        pytest.param("numba", marks=pytest.mark.skipif(not HAVE_NUMBA, reason="needs numba")),
+    ]
+)
+def backend(request):
+    """Every binning test runs on both kernels."""
+    return request.param
+
+
+def test_numba_is_the_default_backend_when_installed():
+    pytest.importorskip("numba")
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        pytest.skip("NUMBA_DISABLE_JIT is set")
+    assert binning_backend() == "numba"
+
+
 @pytest.mark.parametrize(
     ("npix", "aperture"), [(128, 2.3), (7, 1.0), (32, 0.37), (1, 2.3), (50, 1e3), (64, 1e-3)]
 )
-def test_bin_events_matches_histogram2d_bin_for_bin(npix, aperture):
+def test_bin_events_matches_histogram2d_bin_for_bin(npix, aperture, backend):
     rng = np.random.default_rng(npix)
     x, y = _edge_photons(rng, 20_000, npix, aperture)
     b = rng.integers(-2, 5, x.size)  # includes codes in no band
-    got = bin_events(x, y, b, 3, npix, aperture)
+    got = bin_events(x, y, b, 3, npix, aperture, backend=backend)
     assert got.dtype == np.int32 and got.shape == (3, npix, npix)
     np.testing.assert_array_equal(got, _hist(x, y, b, 3, npix, aperture))
+    # one band, no codes; and int8 codes at the ends of their range
+    one = bin_events(x, y, npix=npix, aperture=aperture, backend=backend)
+    np.testing.assert_array_equal(one, _hist(x, y, np.zeros(x.size), 1, npix, aperture))
+    codes = np.where(b == 2, 127, np.where(b == 1, -128, b)).astype(np.int8)
+    got = bin_events(x, y, codes, 3, npix, aperture, backend=backend)
+    np.testing.assert_array_equal(got, _hist(x, y, codes, 3, npix, aperture))
 
 
-def test_outer_right_edge_is_closed_and_beyond_is_out():
+def test_outer_right_edge_is_closed_and_beyond_is_out(backend):
     a = 2.3
     got = bin_events(
-        [a, np.nextafter(a, 3), -a, np.nextafter(-a, -3)], [0.1] * 4, npix=4, aperture=a
+        [a, np.nextafter(a, 3), -a, np.nextafter(-a, -3)],
+        [0.1] * 4,
+        npix=4,
+        aperture=a,
+        backend=backend,
     )[0]
     assert got.sum() == 2 and got[-1].sum() == 1 and got[0].sum() == 1
 
 
-def test_bin_events_infinite_and_nan():
+def test_bin_events_infinite_and_nan(backend):
     x = np.array([np.inf, -np.inf, 0.0, 1e300, -1e300])
     y = np.array([0.0, 0.0, np.inf, 0.0, 0.0])
-    np.testing.assert_array_equal(bin_events(x, y, npix=4), _hist(x, y, np.zeros(5), 1, 4, 2.3))
-    assert bin_events(x, y, npix=4).sum() == 0
-    with pytest.raises(InputError, match="NaN"):
-        bin_events([0.0, np.nan], [0.0, 0.0])
+    got = bin_events(x, y, npix=4, backend=backend)
+    np.testing.assert_array_equal(got, _hist(x, y, np.zeros(5), 1, 4, 2.3))
+    assert got.sum() == 0
+    with pytest.raises(InputError, match=r"x coordinates contain 1 NaN.*index 1"):
+        bin_events([0.0, np.nan], [0.0, 0.0], backend=backend)
+    with pytest.raises(InputError, match=r"y coordinates of cluster 1 contain 2 NaN"):
+        bin_many(
+            [np.zeros(3), np.zeros(3)],
+            [np.zeros(3), np.array([np.nan, 0.0, np.nan])],
+            backend=backend,
+        )
+
+
+def test_backend_argument(monkeypatch):
+    import astroclustermass._images_binning as binning
+
+    with pytest.raises(InputError, match="backend must be one of"):
+        bin_events([0.0], [0.0], backend="cuda")
+    monkeypatch.setattr(binning, "_jit_module", lambda: None)
+    assert binning_backend() == "numpy"
+    with pytest.raises(InputError, match="needs numba"):
+        bin_events([0.0], [0.0], backend="numba")
+    # auto quietly uses numpy
+    assert bin_events([0.0], [0.0], npix=2, backend="auto").sum() == 1
 
 
 def test_bin_events_bad_arguments():
@@ -123,7 +176,10 @@ def test_bin_events_bad_arguments():
         bin_events([0.0], [0.0], aperture=-1)
 
 
-def test_bin_many_matches_per_cluster_and_threads_agree():
+def test_bin_many_matches_per_cluster_and_threads_agree(backend, monkeypatch):
+    import astroclustermass._images_binning as binning
+
+    monkeypatch.setattr(binning, "_PARALLEL_MIN", 0)  # threads even for this small call
     rng = np.random.default_rng(7)
     sizes = [0, 1, 5, 300, 40_000, 70_000, 17, 0, 2_000]  # small ones share blocks, big ones split
     xs, ys, bs = [], [], []
@@ -132,26 +188,35 @@ def test_bin_many_matches_per_cluster_and_threads_agree():
         xs.append(x)
         ys.append(y)
         bs.append(rng.integers(-1, 3, n).astype(np.int64))
-    one = bin_many(xs, ys, bs, 3, 32, 2.3, n_jobs=1)
-    two = bin_many(xs, ys, bs, 3, 32, 2.3, n_jobs=2)
+    one = bin_many(xs, ys, bs, 3, 32, 2.3, n_jobs=1, backend=backend)
+    two = bin_many(xs, ys, bs, 3, 32, 2.3, n_jobs=2, backend=backend)
     np.testing.assert_array_equal(one, two)
     for k in range(len(sizes)):
         np.testing.assert_array_equal(one[k], _hist(xs[k], ys[k], bs[k], 3, 32, 2.3))
     out = np.full(one.shape, 99, np.int32)
-    assert bin_many(xs, ys, bs, 3, 32, 2.3, out=out) is out
+    assert bin_many(xs, ys, bs, 3, 32, 2.3, out=out, backend=backend) is out
     np.testing.assert_array_equal(out, one)
     with pytest.raises(InputError, match="out must be"):
         bin_many(xs, ys, bs, 3, 32, 2.3, out=np.zeros((2, 3, 32, 32), np.int32))
 
 
-def test_bin_many_with_energies_equals_band_indices():
+@pytest.mark.parametrize(
+    "bands", ["erosita_3", "krippendorf_10", "bolometric", [(0.5, 1.0), (2.0, 3.0), (2.5, 9.0)]]
+)
+def test_bin_many_with_energies_equals_band_indices(bands, backend):
+    """Contiguous bands, bands with gaps (and overlaps: the first band wins) and band
+    edges hit exactly all give the counts of histogram2d on band_index."""
     rng = np.random.default_rng(3)
+    bands = get_bands(bands)
     xs = [rng.normal(0, 1, n) for n in (100, 50_000)]
     ys = [rng.normal(0, 1, n) for n in (100, 50_000)]
-    es = [rng.uniform(0.1, 12, n) * u.keV for n in (100, 50_000)]
-    bands = get_bands("erosita_3")
-    want = bin_many(xs, ys, [bands.band_index(e) for e in es], 3, 16, 2.3)
-    np.testing.assert_array_equal(bin_many(xs, ys, energies=es, bands=bands, npix=16), want)
+    es = [rng.uniform(0.1, 12, n) for n in (100, 50_000)]
+    es[1][:2000] = rng.choice(bands.edges_keV.ravel(), 2000)
+    es = [e * u.keV for e in es]
+    got = bin_many(xs, ys, energies=es, bands=bands, npix=16, backend=backend)
+    for k in range(2):
+        b = bands.band_index(es[k])
+        np.testing.assert_array_equal(got[k], _hist(xs[k], ys[k], b, bands.n_bands, 16, 2.3))
 
 
 @pytest.mark.parametrize(
@@ -450,9 +515,11 @@ def test_core_excision_matches_percentile_per_image():
 
 
 @pytest.mark.parametrize("flag", ["arithmetic", "symmetric"])
-def test_kernel_fallbacks_give_histogram2d_counts(monkeypatch, flag):
-    """Edges from a table (if numpy.linspace ever stops matching j * step + lo) and
-    the general inside test (grids not centred on 0) give the same exact counts."""
+@pytest.mark.parametrize("backend_name", ["numpy", "auto"])
+def test_kernel_fallbacks_give_histogram2d_counts(monkeypatch, flag, backend_name):
+    """Edges from a table (if numpy.linspace ever stops matching j * step + lo; numba
+    then hands over to numpy) and the general inside test (grids not centred on 0)
+    give the same exact counts."""
     import astroclustermass._images_binning as binning
 
     rng = np.random.default_rng(11)
@@ -464,19 +531,37 @@ def test_kernel_fallbacks_give_histogram2d_counts(monkeypatch, flag):
     assert getattr(grid, flag)
     setattr(grid, flag, False)
     monkeypatch.setattr(binning, "_grid", lambda npix, aperture: grid)
-    got = bin_many([x], [y], npix=16, aperture=2.3, energies=[energy], bands=bands)[0]
+    got = bin_many(
+        [x], [y], npix=16, aperture=2.3, energies=[energy], bands=bands, backend=backend_name
+    )[0]
     for k, (lo, hi) in enumerate(bands.edges_keV):
         m = (energy >= lo) & (energy < hi)
         want = np.histogram2d(x[m], y[m], bins=[edges, edges])[0]
         np.testing.assert_array_equal(got[k], want)
 
 
-def test_nan_energies_are_rejected():
+def test_nan_energies_are_rejected(backend):
     with pytest.raises(InputError, match="NaN"):
         assign_bands([1.0, np.nan], "erosita_3")
-    with pytest.raises(InputError, match="NaN"):
-        bin_many(
-            [np.zeros(2)], [np.zeros(2)], energies=[np.array([1.0, np.nan])], bands="bolometric"
-        )
+    for bands in ("bolometric", [(0.5, 1.0), (2.0, 3.0)]):
+        with pytest.raises(InputError, match=r"energies contain NaN \(first at index 1\)"):
+            bin_many(
+                [np.zeros(2)],
+                [np.zeros(2)],
+                energies=[np.array([1.0, np.nan])],
+                bands=bands,
+                backend=backend,
+            )
+        # many clusters binned together: the message names the cluster
+        with pytest.raises(
+            InputError, match=r"energies of cluster 2 contain NaN \(first at index 3"
+        ):
+            bin_many(
+                [np.zeros(5)] * 3,
+                [np.zeros(5)] * 3,
+                energies=[np.ones(5), np.ones(5), np.array([1, 1, 1, np.nan, 1])],
+                bands=bands,
+                backend=backend,
+            )
     # infinite energies are simply in no band
     assert assign_bands([np.inf, -np.inf, 1.0], "bolometric").tolist() == [-1, -1, 0]
