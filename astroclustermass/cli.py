@@ -7,6 +7,7 @@
     astroclustermass train multiband_cnn --sample sample.h5 --out model/ --param max_epochs=50
     astroclustermass predict model/ --sample sample.h5 --out predictions.ecsv
     astroclustermass explain model/ sample.h5 --method saliency --out saliency/
+    astroclustermass dynamics multiband_cnn --sample sample.h5 --out dynamics/
     astroclustermass benchmark --preset quick
     astroclustermass plugins
 
@@ -83,6 +84,10 @@ def _exposure(text: str) -> float | str:
         return float(text)
     except ValueError:
         return text
+
+
+def _add_param_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--param", action="append", metavar="KEY=VALUE", help=help)
 
 
 def _progress(args: argparse.Namespace) -> bool | None:
@@ -200,6 +205,52 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dynamics(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ._utils import atomic_write
+    from .attribution import channel_dynamics
+    from .estimators import MassEstimator
+    from .sample import ClusterSample
+
+    if not 0 < args.test_fraction < 1:
+        raise InputError(f"--test-fraction must be in (0, 1); got {args.test_fraction}")
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise InputError(f"{out} exists and is not empty; pass --overwrite to replace its files")
+    estimator = MassEstimator.from_name(args.name, **_parse_params(args.param))
+    sample = ClusterSample.read(args.sample)
+    n_test = int(round(args.test_fraction * len(sample)))
+    if n_test < 2 or len(sample) - n_test < 2:
+        raise InputError(f"{len(sample)} clusters are too few to hold out {args.test_fraction}")
+    perm = np.random.default_rng(args.seed).permutation(len(sample))
+    test, train = sample[np.sort(perm[:n_test])], sample[np.sort(perm[n_test:])]
+    dyn = channel_dynamics(
+        estimator,
+        train,
+        test,
+        epochs_per_phase=args.epochs_per_phase,
+        extra_epochs=args.extra_epochs,
+        noise=args.noise,
+        order=args.order,
+        progress=_progress(args),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    dyn.write(out / "dynamics.h5", overwrite=True)
+    dyn.plot(out / "dynamics.png")
+    dyn.plot_metrics(out / "metrics.png")
+    summary = dyn.summary()
+    with atomic_write(out / "summary.ecsv") as tmp:
+        summary.write(tmp, format="ascii.ecsv", overwrite=True)
+    for row in summary:
+        print(
+            f"phase {row['phase']} ({row['bands']}): scatter {row['scatter_dex']:.4f} dex, "
+            f"Spearman rho {row['spearman']:.3f}"
+        )
+    print(f"wrote dynamics.h5, dynamics.png, metrics.png and summary.ecsv to {out}")
+    return 0
+
+
 def _cmd_benchmark(args: argparse.Namespace) -> int:
     from .benchmarks.pipeline import format_table, run_benchmark
 
@@ -313,12 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="estimator name (see `astroclustermass plugins`)")
     p.add_argument("--sample", required=True, help="training sample (HDF5)")
     p.add_argument("--out", required=True, help="model directory to write")
-    p.add_argument(
-        "--param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="hyper-parameter, repeatable (values parsed as JSON/Python literals)",
-    )
+    _add_param_option(p, "hyper-parameter, repeatable (values parsed as JSON/Python literals)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train)
 
@@ -339,17 +385,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="saliency", help="attribution method (saliency)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--indices", type=int, nargs="+", help="rows of the sample to explain (all)")
-    p.add_argument(
-        "--param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="parameter of the method, repeatable (e.g. absolute=false)",
-    )
+    _add_param_option(p, "parameter of the method, repeatable (e.g. absolute=false)")
     p.add_argument("--batch-size", type=int, default=16, help="clusters per batch (16)")
     p.add_argument("--n-plots", type=int, default=4, help="per-cluster PNGs to write (4)")
     p.add_argument("--overwrite", action="store_true", help="replace files in --out")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_explain)
+
+    p = sub.add_parser(
+        "dynamics",
+        help="train a CNN one energy band at a time and plot its test predictions (Lovig 2024)",
+    )
+    p.add_argument("name", help="CNN estimator with >= 2 bands (e.g. multiband_cnn, gap_cnn)")
+    p.add_argument("--sample", required=True, help="sample with true masses (HDF5)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="held out (0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the held-out split (0)")
+    p.add_argument("--epochs-per-phase", type=int, default=50, help="epochs per band (50)")
+    p.add_argument("--extra-epochs", type=int, default=1, help="epochs after the kick (1)")
+    p.add_argument("--noise", type=float, default=0.05, help="kick, x weight RMS (0.05)")
+    p.add_argument("--order", type=int, nargs="+", help="band order (increasing energy)")
+    _add_param_option(p, "hyper-parameter of the estimator, repeatable")
+    p.add_argument("--overwrite", action="store_true", help="replace files in --out")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_dynamics)
 
     p = sub.add_parser(
         "benchmark",

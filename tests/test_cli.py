@@ -12,7 +12,16 @@ from astroclustermass import __version__
 from astroclustermass.cli import _parse_params, build_parser, main
 from astroclustermass.exceptions import AstroClusterMassError, InputError
 
-SUBCOMMANDS = ["simulate", "build", "train", "predict", "explain", "benchmark", "plugins"]
+SUBCOMMANDS = [
+    "simulate",
+    "build",
+    "train",
+    "predict",
+    "explain",
+    "dynamics",
+    "benchmark",
+    "plugins",
+]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
@@ -190,3 +199,37 @@ def test_simulate_build_train_predict(tmp_path, capsys):
     # the file exists now: refuse to overwrite without --overwrite
     assert main(["predict", str(model), "--sample", str(h5), "--out", str(pred)]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_dynamics_command(tmp_path, capsys):
+    from astroclustermass.testing import make_tiny_sample
+
+    path = make_tiny_sample(n=30, bands=("erosita_3",), npix=16).write(tmp_path / "s.h5")
+    out = tmp_path / "dyn"
+    args = [
+        "dynamics",
+        "multiband_cnn",
+        "--sample",
+        str(path),
+        "--out",
+        str(out),
+        "--epochs-per-phase",
+        "1",
+        "--param",
+        "network_params={'conv': (4, 4, 4, 4), 'dense': (8,)}",
+        "--param",
+        "device=cpu",
+        "--quiet",
+    ]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "phase 3 (0.5-1.2 keV + 1.2-2 keV + 2-7 keV)" in text
+    for name in ("dynamics.h5", "dynamics.png", "metrics.png", "summary.ecsv"):
+        assert (out / name).stat().st_size > 0
+    from astroclustermass.attribution import TrainingDynamics
+
+    dyn = TrainingDynamics.read(out / "dynamics.h5")
+    assert dyn.predictions.shape == (6, 6)  # 3 phases x (1 + 1 epochs), 20 % of 30
+    assert main(args) == 2  # out is not empty
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*args[:-1], "--test-fraction", "1.5", "--overwrite"]) == 2

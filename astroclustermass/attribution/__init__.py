@@ -4,6 +4,8 @@
 ``integrated_gradients``, ``analytic_proxy`` or a plugin's);
 ``method.attribute(estimator, sample)`` returns an `AttributionMap`;
 `radial_profile`, `mask_saliency` and `band_summary` summarise it.
+`channel_dynamics` follows a CNN's test predictions while it is trained one
+energy band at a time (Lovig 2024, Fig. 10) and returns `TrainingDynamics`.
 Importing this package does not import torch.
 
 Examples
@@ -21,6 +23,7 @@ from .base import Attribution, GradientAttribution
 from .integrated_gradients import IntegratedGradients
 from .saliency import Saliency
 from .summaries import band_summary, mask_saliency, plot_radial_profile, radial_profile
+from .training_dynamics import TrainingDynamics, channel_dynamics
 
 __all__ = [
     "Attribution",
@@ -34,4 +37,6 @@ __all__ = [
     "mask_saliency",
     "band_summary",
     "r500c_from_mass",
+    "channel_dynamics",
+    "TrainingDynamics",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -264,23 +266,14 @@ class AttributionMap:
         >>> AttributionMap.read(p).ids.tolist()
         [7]
         """
-        import h5py
-
-        from ..version import __version__
-
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-        with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        with write_hdf5(path, self._meta(), overwrite) as f:
             f.create_dataset("values", data=self.values, compression="gzip", shuffle=True)
             grp = f.create_group("catalog")
             for name in self.catalog.colnames:
                 col = np.asarray(self.catalog[name])
                 if col.dtype.kind in "biuf":
                     grp.create_dataset(name, data=col)
-            f.attrs["meta"] = json.dumps(self._meta())
-            f.attrs["version"] = __version__
-        return path
+        return Path(path)
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> AttributionMap:
@@ -291,20 +284,9 @@ class AttributionMap:
         FileFormatError
             When the file is missing or is not an attribution-map file.
         """
-        import h5py
-
-        path = Path(path)
-        if not path.is_file():
-            raise FileFormatError(f"attribution-map file {path} does not exist")
-        try:
-            with h5py.File(path, "r") as f:
-                meta = json.loads(f.attrs["meta"])
-                if meta.get("format") != _FORMAT:
-                    raise KeyError("format")
-                values = np.asarray(f["values"])
-                cat = Table({name: np.asarray(f["catalog"][name]) for name in f["catalog"]})
-        except (OSError, KeyError, ValueError) as err:
-            raise FileFormatError(f"{path} is not an attribution-map file: {err}") from err
+        with read_hdf5(path, _FORMAT, "attribution-map") as (f, meta):
+            values = np.asarray(f["values"])
+            cat = Table({name: np.asarray(f["catalog"][name]) for name in f["catalog"]})
         order = [c for c in _CATALOG_COLUMNS if c in cat.colnames]
         cat = cat[order + [c for c in cat.colnames if c not in order]]
         return cls(
@@ -402,3 +384,47 @@ def save_png(fig: Any, path: str | os.PathLike) -> Path:
     with atomic_write(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     return path
+
+
+@contextmanager
+def write_hdf5(path: str | os.PathLike, meta: dict, overwrite: bool = False) -> Iterator[Any]:
+    """Write an HDF5 file of ours atomically: yields the open file for the datasets.
+
+    ``meta`` (with its ``format``) is stored as the JSON attribute ``meta``, the
+    package version as ``version``. An existing ``path`` needs ``overwrite``.
+    """
+    import h5py
+
+    from ..version import __version__
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        yield f
+        f.attrs["meta"] = json.dumps(meta)
+        f.attrs["version"] = __version__
+
+
+@contextmanager
+def read_hdf5(path: str | os.PathLike, fmt: str, what: str) -> Iterator[tuple[Any, dict]]:
+    """Open an HDF5 file of ours for reading: yields ``(file, meta)``.
+
+    ``meta`` is the JSON attribute ``meta``, whose ``format`` must be ``fmt``.
+    A missing file, another format, or a missing or corrupt dataset read in
+    the block raises `FileFormatError` naming the file and ``what`` it should be.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{what} file {path} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            meta = json.loads(f.attrs["meta"])
+            if meta.get("format") != fmt:
+                raise KeyError("format")
+            yield f, meta
+    except (OSError, KeyError, ValueError) as err:
+        article = "an" if what[0] in "aeiou" else "a"
+        raise FileFormatError(f"{path} is not {article} {what} file: {err}") from err

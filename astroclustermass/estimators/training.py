@@ -72,8 +72,10 @@ class Trainer:
     batch_size : int
     max_epochs : int
     patience : int
-        Stop after this many epochs without a lower validation loss; the best
-        weights are restored at the end in every case.
+        Stop after this many epochs without a lower validation loss.
+    restore_best : bool
+        End with the weights of the best epoch (lowest validation loss, or
+        training loss without a validation set) rather than the last one.
     augment : bool
         Random D4 rotation/flip of every training sample each epoch (the same
         element for the image and the cube's sky axes).
@@ -144,6 +146,7 @@ class Trainer:
         progress: bool | None = None,
         num_threads: int | None = None,
         micro_batch: int | str | None = "auto",
+        restore_best: bool = True,
     ) -> None:
         if loss not in LOSSES:
             raise InputError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
@@ -163,6 +166,7 @@ class Trainer:
         self.progress = progress
         self.num_threads = num_threads
         self.micro_batch = micro_batch
+        self.restore_best = bool(restore_best)
         if self.batch_size < 1 or self.max_epochs < 0 or self.patience < 1:
             raise InputError(
                 "batch_size and patience must be >= 1 and max_epochs >= 0; got "
@@ -335,7 +339,8 @@ class Trainer:
             if self.device.type == "cuda" and "cuda_rng" in ckpt:
                 torch.cuda.set_rng_state(ckpt["cuda_rng"], self.device)
             if history.stopped_early or start_epoch >= self.max_epochs:
-                model.load_state_dict(best_state)
+                if self.restore_best:
+                    model.load_state_dict(best_state)
                 return history
 
         bar = progress_bar(
@@ -420,7 +425,7 @@ class Trainer:
                     break
         finally:
             bar.close()
-        if history.best_epoch >= 0:
+        if self.restore_best and history.best_epoch >= 0:
             model.load_state_dict(best_state)
         return history
 
