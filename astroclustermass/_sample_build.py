@@ -165,6 +165,16 @@ def _cluster_dynamics(cfg: _Config, task: dict, obs: dict) -> tuple[np.ndarray, 
     return cube.data, None
 
 
+def _check_n_cube(n_cube: Any) -> int:
+    try:
+        n = int(n_cube)
+    except (TypeError, ValueError):
+        n = -1
+    if n != n_cube or n < 2:
+        raise InputError(f"n_cube must be an integer >= 2 (voxels per cube side); got {n_cube!r}")
+    return n
+
+
 def _mp_context() -> Any:
     return process_context()
 
@@ -275,6 +285,7 @@ def build_sample(
     sources,
     path,
     overwrite,
+    n_cube=64,
 ):
     """Implementation of `ClusterSample.build`."""
     from ._utils import atomic_write
@@ -301,6 +312,7 @@ def build_sample(
     n = len(cat)
     groups = galaxy_groups(directory, galaxies, cat) if dynamics else None
     cfg = _Config(band_sets, main, npix, aperture, cosmo, tuple(sources), groups is not None)
+    cfg.dyn["n_cube"] = _check_n_cube(n_cube)
     ra = column_values(cat, "ra", "deg", directory / catalog)
     dec = column_values(cat, "dec", "deg", directory / catalog)
     z = column_values(cat, "redshift", None, directory / catalog)
@@ -397,7 +409,7 @@ def build_sample(
             "aperture": aperture,
             "sources": list(sources),
             "dynamics": groups is not None,
-            **({k: v for k, v in _DYNAMICS.items()} if groups is not None else {}),
+            **(dict(cfg.dyn) if groups is not None else {}),
         },
         "package_version": __version__,
     }

@@ -119,6 +119,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         npix=args.npix,
         aperture=args.aperture,
         dynamics=not args.no_dynamics,
+        n_cube=args.n_cube,
         n_jobs=args.n_jobs,
         progress=_progress(args),
         on_error=args.on_error,
@@ -349,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--aperture", type=float, default=2.3, help="image half-width in comoving h^-1 Mpc (2.3)"
     )
     p.add_argument("--no-dynamics", action="store_true", help="skip galaxy cubes and dynamics")
+    p.add_argument("--n-cube", type=int, default=64, help="dynamical cube voxels per side (64)")
     p.add_argument(
         "--on-error",
         choices=["raise", "skip"],

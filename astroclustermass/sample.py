@@ -184,6 +184,7 @@ class ClusterSample(LearningViewsMixin):
         sources: tuple[str, ...] = ("icm", "agn"),
         path: str | os.PathLike | None = None,
         overwrite: bool = False,
+        n_cube: int = 64,
     ) -> ClusterSample:
         """Build a sample from a directory of event files and a catalogue.
 
@@ -228,6 +229,11 @@ class ClusterSample(LearningViewsMixin):
             bounded) and return the sample lazily read from it.
         overwrite : bool
             Replace an existing ``path``.
+        n_cube : int
+            Voxels per side of the dynamical cubes (64 as in Ho et al. 2023;
+            a joint CNN on ``npix`` maps wants ``npix / 2``). The KDE is
+            sampled at the voxel centres; sum-pooling a 64³ cube instead
+            averages it over the voxels.
 
         Returns
         -------
@@ -281,6 +287,7 @@ class ClusterSample(LearningViewsMixin):
             sources=sources,
             path=path,
             overwrite=overwrite,
+            n_cube=n_cube,
         )
 
     @classmethod

@@ -476,6 +476,24 @@ def test_build_catalog_dynamics_and_meta(built, data_dir):
     assert s.dynamical_cube(0).n_galaxies == s.observables["n_gal_cylinder"][0]
 
 
+def test_build_cube_size(data_dir):
+    """n_cube=16 gives 16³ KDE cubes on the same phase-space box, recorded in the meta."""
+    from astroclustermass.dynamics import DynamicalCube
+
+    with pytest.warns(AstroClusterMassWarning, match="too few galaxies"):
+        s = ClusterSample.build(
+            data_dir, bands="bolometric", npix=8, n_jobs=1, progress=False, n_cube=16
+        )
+    assert s.cubes.shape == (5, 16, 16, 16) and s.meta["build"]["n_cube"] == 16
+    gal = Table.read(data_dir / "galaxies.ecsv")
+    g = gal[gal["cluster_id"] == _CLUSTERS[0][0]]
+    np.testing.assert_array_equal(s.cubes[0], DynamicalCube.from_galaxies(g, n=16).data)
+    assert s.cubes[0].sum() == pytest.approx(1.0, rel=1e-5)
+    for bad in (1, 2.5, "x"):
+        with pytest.raises(InputError, match="n_cube"):
+            ClusterSample.build(data_dir, npix=8, n_jobs=1, progress=False, n_cube=bad)
+
+
 def test_build_warns_for_few_galaxies(data_dir):
     _require_readers()
     with pytest.warns(AstroClusterMassWarning, match=r"too few galaxies.*\[13\]"):
