@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 from astroclustermass.bands import get_bands  # noqa: E402
 from astroclustermass.events import SOURCE_AGN, SOURCE_ICM, EventList  # noqa: E402
 from astroclustermass.exceptions import (  # noqa: E402
+    AstroClusterMassWarning,
     BandMismatchError,
     EmptyInputError,
     FileFormatError,
@@ -148,6 +149,36 @@ def test_bin_events_infinite_and_nan(backend):
             [np.zeros(3), np.array([np.nan, 0.0, np.nan])],
             backend=backend,
         )
+
+
+def test_broken_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
+    """A numba that cannot compile, cache or correctly run the kernel is not used."""
+    pytest.importorskip("numba")
+    import astroclustermass._images_binning as binning
+
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        pytest.skip("NUMBA_DISABLE_JIT is set")
+
+    def broken(name, package=None):
+        raise RuntimeError("cannot cache function: no locator available")
+
+    monkeypatch.setattr(binning.importlib, "import_module", broken)
+    with pytest.warns(AstroClusterMassWarning, match="no locator available.*numpy instead"):
+        assert binning._jit_module.__wrapped__() is None
+    monkeypatch.undo()
+
+    class WrongKernel:  # compiled, but counting wrongly
+        BLOCK, NO_ENERGIES = 16, np.zeros(0)
+
+        @staticmethod
+        def bin_cluster(x, y, codes, energies, bounds, image, *args):
+            image[:] = 0
+
+    monkeypatch.setattr(binning.importlib, "import_module", lambda *a, **k: WrongKernel)
+    with pytest.warns(AstroClusterMassWarning, match="differ from numpy.histogram2d"):
+        assert binning._jit_module.__wrapped__() is None
+    monkeypatch.undo()
+    assert binning._jit_module.__wrapped__() is not None  # the real one passes its check
 
 
 def test_backend_argument(monkeypatch):
