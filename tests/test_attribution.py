@@ -280,6 +280,57 @@ def test_analytic_proxy_equals_autograd_of_the_formula(sample):
     )
 
 
+def _with_observables(sample, **columns):
+    obs = sample.observables.copy()
+    for name, values in columns.items():
+        obs[name] = values
+    return ClusterSample.from_arrays(
+        sample.catalog,
+        images={"bolometric": sample.images("bolometric")},
+        observables=obs,
+        aperture=sample.aperture,
+    )
+
+
+@pytest.mark.filterwarnings("ignore::astroclustermass.exceptions.OutOfRangeWarning")
+def test_analytic_proxy_of_multi_property_equals_finite_differences(sample):
+    """Two photon observables (N_phot,500c inside R500c, N_phot everywhere) and one that is
+    not in the map: each pixel's value is the sum of d log10 M / d N_j over the observables
+    whose aperture holds it, here measured by nudging N_j in the estimator's own predict."""
+    rng = np.random.default_rng(5)
+    logm = np.asarray(sample.catalog["log10_m500c"])
+    n_gal = np.round(10 ** (1.5 + 0.9 * (logm - 14) + rng.normal(0, 0.15, len(sample))))
+    s = _with_observables(sample, n_gal=n_gal)
+    est = MassEstimator.from_name(
+        "multi_property", observables=("n_phot_500c", "n_phot", "n_gal")
+    ).fit(s)
+    part = s[:5]
+    amap = Attribution.from_name("analytic_proxy").attribute(est, part)
+    base = est.predict(part)["log10_m500c"]
+    slope = {}
+    for name in ("n_phot_500c", "n_phot"):
+        n = np.asarray(part.observables[name], dtype=float)
+        bumped = _with_observables(part, **{name: n * (1 + 1e-6)})
+        slope[name] = (est.predict(bumped)["log10_m500c"] - base) / (1e-6 * n)
+    inside = amap.pixel_radius()[None] <= part.catalog["r500c"][:, None, None]
+    for k in range(len(part)):
+        v = amap.values[k, 0]
+        np.testing.assert_allclose(
+            v[inside[k]], slope["n_phot_500c"][k] + slope["n_phot"][k], rtol=1e-4
+        )
+        np.testing.assert_allclose(v[~inside[k]], slope["n_phot"][k], rtol=1e-4)
+    np.testing.assert_allclose(amap.catalog["log10_m500c_pred"], base)
+    # one photon observable: the same map as the power law on it
+    one = MassEstimator.from_name("multi_property", observables=("n_phot_500c",)).fit(s)
+    law = MassEstimator.from_name("power_law", observable="n_phot_500c").fit(s)
+    a1 = Attribution.from_name("analytic_proxy").attribute(one, part)
+    a2 = Attribution.from_name("analytic_proxy").attribute(law, part)
+    np.testing.assert_allclose(a1.values, a2.values, rtol=1e-6)
+    with pytest.raises(InputError, match="photon-count observable"):
+        gal_only = MassEstimator.from_name("multi_property", observables=("n_gal",)).fit(s)
+        Attribution.from_name("analytic_proxy").attribute(gal_only, part)
+
+
 # ------------------------------------------------------------------ summaries
 def test_radial_profile_against_a_hand_computation():
     rng = np.random.default_rng(3)

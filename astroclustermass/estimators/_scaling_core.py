@@ -296,7 +296,8 @@ def posterior(
     alpha: np.ndarray,
     cov: np.ndarray,
     beta: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    weights: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Posterior mean and variance of ``mu`` per cluster (Eq. 6-7, corrected).
 
     Observables that are not ``usable`` for a cluster (non-positive or
@@ -314,11 +315,16 @@ def posterior(
         Per-cluster residual covariance.
     beta : ndarray, shape (n,)
         Local mass-function slope.
+    weights : bool
+        Also return ``d<mu|s>/ds``: the mean is linear in ``s`` with weights
+        ``var · C⁻¹ alpha`` (0 for observables that are not usable).
 
     Returns
     -------
     mean, var : ndarray, shape (n,)
         ``<mu|s>`` and ``var(mu|s)``.
+    w : ndarray, shape (n, k)
+        With ``weights=True``: ``d<mu|s>/d s_j`` (``1/alpha`` for one observable).
 
     Examples
     --------
@@ -344,4 +350,6 @@ def posterior(
     none = ~usable.any(axis=1)
     mean[none] = np.nan
     var[none] = np.nan
+    if weights:
+        return mean, var, np.where(usable, var[:, None] * sol[..., 0], 0.0)
     return mean, var

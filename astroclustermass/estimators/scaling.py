@@ -137,7 +137,8 @@ class _ScalingEstimator(MassEstimator):
         self.beta_ = beta
 
     # ------------------------------------------------------------ prediction
-    def _posterior(self, sample: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _posterior(self, sample: Any, weights: bool = False) -> tuple[np.ndarray, ...]:
+        """``<mu|s>`` and ``var(mu|s)`` per cluster (and ``d<mu|s>/d ln S_j`` with ``weights``)."""
         z = as_finite_array(sample.catalog["redshift"], "catalogue column 'redshift'")
         raw = np.column_stack([get_observable(sample, c) for c in self.observables_])
         s, ok = log_observables(raw)
@@ -155,7 +156,7 @@ class _ScalingEstimator(MassEstimator):
                 AstroClusterMassWarning,
                 stacklevel=4,
             )
-        return posterior(s, ok, pi, alpha, cov, beta)
+        return posterior(s, ok, pi, alpha, cov, beta, weights=weights)
 
     def _predict(self, sample: Any) -> tuple[np.ndarray, np.ndarray]:
         mean, var = self._posterior(sample)
