@@ -478,8 +478,9 @@ def _run_jit(jit, xs, ys, bs, grid, out, bands, n_jobs) -> None:
     # per-cluster cost in photons: the photons, zeroing the image, the call
     sizes = np.fromiter((x.size for x in xs), np.float64, n_cl)
     cost = sizes + out[0].size / 16.0 + 400.0 if n_cl else sizes
-    # handing work to a thread costs ~0.1 ms: only big calls are split
-    workers = _n_workers(n_jobs, n_cl) if cost.sum() >= _PARALLEL_MIN else 1
+    workers = _n_workers(n_jobs, n_cl)
+    if cost.sum() < _PARALLEL_MIN:  # handing work to a thread costs ~0.1 ms
+        workers = 1
     if workers == 1:
         run(range(n_cl))
         return

@@ -186,6 +186,8 @@ def test_backend_argument(monkeypatch):
 
     with pytest.raises(InputError, match="backend must be one of"):
         bin_events([0.0], [0.0], backend="cuda")
+    with pytest.raises(InputError, match="n_jobs"):
+        bin_many([np.zeros(3)], [np.zeros(3)], n_jobs=0)
     monkeypatch.setattr(binning, "_jit_module", lambda: None)
     assert binning_backend() == "numpy"
     with pytest.raises(InputError, match="needs numba"):
@@ -232,7 +234,14 @@ def test_bin_many_matches_per_cluster_and_threads_agree(backend, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "bands", ["erosita_3", "krippendorf_10", "bolometric", [(0.5, 1.0), (2.0, 3.0), (2.5, 9.0)]]
+    "bands",
+    [
+        "erosita_3",
+        "krippendorf_10",
+        "bolometric",
+        "lovig_4",  # the last band is open: > 7.5 keV
+        [(0.5, 1.0), (2.0, 3.0), (2.5, 9.0)],
+    ],
 )
 def test_bin_many_with_energies_equals_band_indices(bands, backend):
     """Contiguous bands, bands with gaps (and overlaps: the first band wins) and band
