@@ -231,3 +231,26 @@ def test_dynamics_cube_carries_mass_information(split, fitted):
         blind_scatter = float(np.std(blind.predict(shuffled(test)).residuals()))
         scatter = float(np.std(fitted.predict(test).residuals()))
     assert scatter < blind_scatter, (scatter, blind_scatter)
+
+
+def test_trainer_lays_out_3d_convolutions_ndhwc_with_the_same_outputs():
+    """Trainer(channels_last) stores Conv3d weights NDHWC and the cube branch follows
+    (1.3-1.5x faster on CPU, see bench_training); the outputs do not change."""
+    import torch
+
+    from astroclustermass.estimators.networks import JointCNN as JointNet
+    from astroclustermass.estimators.training import Trainer
+
+    torch.manual_seed(0)
+    net = JointNet(in_channels=3, npix=32, cube_size=16, cube_kernels=(3, 3, 1))
+    inputs = {
+        "image": np.random.default_rng(0).normal(size=(6, 3, 32, 32)).astype(np.float32),
+        "cube": np.random.default_rng(1).random((6, 1, 16, 16, 16)).astype(np.float32),
+    }
+    plain = Trainer(device="cpu", channels_last=False, progress=False).predict(net, inputs)
+    assert not net._channels_last_3d()
+    fast = Trainer(device="cpu", progress=False).predict(net, inputs)
+    assert net._channels_last_3d()
+    w = net.cube[0].weight
+    assert w.is_contiguous(memory_format=torch.channels_last_3d) and not w.is_contiguous()
+    np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=1e-5)

@@ -15,7 +15,11 @@ measures, in the same run and interleaved (naive, ours, naive, ours, …):
   micro-batches of 10);
 * the achieved GFLOP/s (FLOPs counted from the layer shapes: ~108 MFLOP per
   image forward, 3× that per training image) next to a large float32 matrix
-  multiplication measured in the same run.
+  multiplication measured in the same run;
+* for the joint X-ray + dynamics network (`JointCNN`, 3 bands, cube of
+  ``npix/2`` voxels per side): one training epoch of a naive loop, of
+  `Trainer` with ``channels_last=False`` (NCDHW 3-D convolutions) and of
+  `Trainer` with its defaults (NDHWC).
 
 The variants run one after the other in each round (a matmul, naive,
 ours, …) and every round yields a ratio to the naive loop; medians over the
@@ -43,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..estimators.networks import HoCNN, count_parameters
+from ..estimators.networks import HoCNN, JointCNN, count_parameters
 from ..estimators.training import Trainer
 
 __all__ = ["main", "count_flops", "matmul_gflops"]
@@ -186,6 +190,58 @@ def _variants(bands: int, npix: int, n: int, batch: int, explore: bool) -> dict[
     return v
 
 
+def _joint_variants(npix: int, n: int, batch: int) -> dict[str, Callable]:
+    """Training epochs of the joint network: naive loop, Trainer in NCDHW, Trainer default."""
+    cube = max(npix // 2, 8)
+    gen = np.random.default_rng(7)
+    inputs = {
+        "image": gen.normal(size=(n, 3, npix, npix)).astype(np.float32),
+        "cube": gen.normal(size=(n, 1, cube, cube, cube)).astype(np.float32),
+    }
+    y = gen.normal(size=n).astype(np.float32)
+    kernels = (5, 3, 1) if cube >= 32 else (3, 3, 1)
+
+    def net() -> nn.Module:
+        torch.manual_seed(0)
+        return JointCNN(in_channels=3, npix=npix, cube_size=cube, cube_kernels=kernels)
+
+    model = net()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    xt = {k: torch.from_numpy(v) for k, v in inputs.items()}
+    yt = torch.from_numpy(y)
+
+    def naive() -> float:
+        model.train()
+        t0 = time.perf_counter()
+        for s in range(0, n, batch):
+            opt.zero_grad()
+            out = model(**{k: v[s : s + batch] for k, v in xt.items()})
+            ((out[:, 0] - yt[s : s + batch]) ** 2).mean().backward()
+            opt.step()
+        return n / (time.perf_counter() - t0)
+
+    def trainer(channels_last: bool) -> Callable:
+        m = net()
+
+        def run() -> float:
+            t = Trainer(
+                max_epochs=1,
+                device="cpu",
+                progress=False,
+                batch_size=batch,
+                channels_last=channels_last,
+            )
+            return n / t.fit(m, inputs, y).epoch_time[0]
+
+        return run
+
+    return {
+        "train naive": naive,
+        "train Trainer NCDHW": trainer(False),
+        "train Trainer": trainer(True),
+    }
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -248,6 +304,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  {key:<26}{med:>10.1f}{_median(ratios[key]):>9.2f}{gflops:>9.2f}"
                 f"{100 * _median(fraction[key]):>9.1f}%"
             )
+    joint = _joint_variants(args.npix, n, args.batch_size)
+    for run in joint.values():  # warm-up
+        run()
+    rates = {k: [] for k in joint}
+    ratios = {k: [] for k in joint}
+    for _ in range(repeats):
+        this = {key: run() for key, run in joint.items()}
+        for key, rate in this.items():
+            rates[key].append(rate)
+            ratios[key].append(rate / this["train naive"])
+    cube = max(args.npix // 2, 8)
+    say(f"\njoint JointCNN: {args.npix}^2 maps (3 bands), {cube}^3 cubes")
+    say(f"  {'variant':<26}{'samples/s':>10}{'x naive':>9}")
+    for key in joint:
+        say(f"  {key:<26}{_median(rates[key]):>10.1f}{_median(ratios[key]):>9.2f}")
     return 0
 
 

@@ -151,11 +151,19 @@ class JointCNN(nn.Module):
         pooled = pooled.contiguous()
         return pooled.unsqueeze(2).expand(-1, -1, self.n_velocity, -1, -1)
 
+    def _channels_last_3d(self) -> bool:
+        """Whether the 3-D convolutions hold NDHWC weights (`Trainer` sets them so); the
+        cube branch's input then follows, sparing oneDNN a layout conversion per layer."""
+        w = self.cube[0].weight
+        return not w.is_contiguous() and w.is_contiguous(memory_format=torch.channels_last_3d)
+
     def forward(self, image: torch.Tensor, cube: torch.Tensor) -> torch.Tensor:
         """Images ``(B, C, H, W)`` and cubes ``(B, 1, n_v, n, n)`` → ``(B, n_outputs)``."""
         if cube.ndim == 4:
             cube = cube.unsqueeze(1)
         hx = self.xray_dense(self.xray(image).flatten(1))
         joint = torch.cat([cube.to(image.dtype), self.tile_image(image)], dim=1)
+        if self._channels_last_3d():
+            joint = joint.contiguous(memory_format=torch.channels_last_3d)
         hc = self.cube_dense(self.cube(joint).flatten(1))
         return self.head(torch.cat([hx, hc], dim=1))
