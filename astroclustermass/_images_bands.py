@@ -88,13 +88,16 @@ def _reject_nan_energies(e: np.ndarray, cluster: int | None = None) -> None:
         )
 
 
-def _band_codes(energy: Any, bands: EnergyBands, ws: Any = None) -> np.ndarray:
-    """Like `assign_bands`, but photons in no band get *some* code outside [0, n_bands)."""
+def _band_codes(
+    energy: Any, bands: EnergyBands, ws: Any = None, cluster: int | None = None
+) -> np.ndarray:
+    """Like `assign_bands`, but photons in no band get *some* code outside [0, n_bands);
+    a NaN energy raises `InputError` naming ``cluster`` when given."""
     if bands.n_bands > _MAX_BANDS:
         raise InputError(f"at most {_MAX_BANDS} bands are supported; got {bands.n_bands}")
     e = _as_energies(energy, "energy") if not isinstance(energy, np.ndarray) else energy
     n = e.shape[0]
-    _reject_nan_energies(e)
+    _reject_nan_energies(e, cluster)
     if ws is None or n > ws.size:
         acc, tmp = np.empty(n, np.uint8), np.empty(n, bool)
     else:

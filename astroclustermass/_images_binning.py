@@ -460,8 +460,7 @@ def _run_jit(jit, xs, ys, bs, grid, out, bands, n_jobs) -> None:
         if bands is not None and bounds.size:
             energies = b
         elif bands is not None:  # bands with gaps: codes first
-            _reject_nan_energies(b, label)
-            codes = _band_codes(b, bands)
+            codes = _band_codes(b, bands, cluster=label)
         elif b is not None:
             codes = b
         nan_xy, nan_e = jit.bin_cluster(x, y, codes, energies, bounds, image, *consts, idx)

@@ -90,6 +90,14 @@ def _add_param_option(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help=help)
 
 
+def _output_dir(args: argparse.Namespace) -> Path:
+    """``--out`` as a directory that is new, empty, or may be overwritten (``--overwrite``)."""
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise InputError(f"{out} exists and is not empty; pass --overwrite to replace its files")
+    return out
+
+
 def _progress(args: argparse.Namespace) -> bool | None:
     return False if getattr(args, "quiet", False) else None
 
@@ -183,9 +191,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if bad:
             raise InputError(f"--indices {bad} are outside the sample's 0..{len(sample) - 1}")
         sample = sample[np.asarray(args.indices)]
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise InputError(f"{out} exists and is not empty; pass --overwrite to replace its files")
+    out = _output_dir(args)
     method = Attribution.from_name(args.method, **_parse_params(args.param))
     amap = method.attribute(estimator, sample, batch_size=args.batch_size, progress=_progress(args))
     out.mkdir(parents=True, exist_ok=True)
@@ -216,9 +222,7 @@ def _cmd_dynamics(args: argparse.Namespace) -> int:
 
     if not 0 < args.test_fraction < 1:
         raise InputError(f"--test-fraction must be in (0, 1); got {args.test_fraction}")
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise InputError(f"{out} exists and is not empty; pass --overwrite to replace its files")
+    out = _output_dir(args)
     estimator = MassEstimator.from_name(args.name, **_parse_params(args.param))
     sample = ClusterSample.read(args.sample)
     n_test = int(round(args.test_fraction * len(sample)))

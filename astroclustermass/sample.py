@@ -25,23 +25,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from astropy.table import Table
 
 from ._sample_arrays import SOURCES, match_band_set, normalise_rows, validate_arrays
-from ._sample_io import LazyArray, read_hdf5, sample_header, take_rows, write_hdf5
+from ._sample_files import SampleFilesMixin
+from ._sample_io import LazyArray, take_rows
 from ._sample_learning import LearningViewsMixin
 from .bands import EnergyBands
-from .cosmology import cosmology_from_dict, get_cosmology
+from .cosmology import get_cosmology
 from .exceptions import InputError
 
 __all__ = ["ClusterSample", "SOURCES"]
 
 
-class ClusterSample(LearningViewsMixin):
+class ClusterSample(SampleFilesMixin, LearningViewsMixin):
     """Catalogue, count images, dynamical cubes and scalar observables of clusters.
 
     Build one with `build` (from a directory), `read` (from HDF5) or
@@ -289,90 +289,6 @@ class ClusterSample(LearningViewsMixin):
             overwrite=overwrite,
             n_cube=n_cube,
         )
-
-    @classmethod
-    def read(cls, path: str | os.PathLike, lazy: bool = True) -> ClusterSample:
-        """Read a sample written by `write`.
-
-        Parameters
-        ----------
-        path : path-like
-            The HDF5 file.
-        lazy : bool
-            If True (default) images and cubes stay on disk and are read on
-            access; a subset of a lazy sample reads only its own rows.
-
-        Returns
-        -------
-        ClusterSample
-
-        Examples
-        --------
-        >>> import tempfile, pathlib, numpy as np
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.h5"
-        >>> s = ClusterSample.from_arrays({"redshift": [0.1, 0.2]},
-        ...                               images={"bolometric": np.ones((2, 1, 4, 4))})
-        >>> _ = s.write(p)
-        >>> int(ClusterSample.read(p)[1].images().sum())
-        16
-        """
-        data = read_hdf5(path, lazy=lazy)
-        band_sets = {d["name"]: EnergyBands.from_dict(d) for d in data["band_sets"]}
-        images = {name: data["images"][name] for name in band_sets}
-        return cls(
-            data["catalog"],
-            images,
-            band_sets,
-            source_images=data["source_images"],
-            cubes=data["cubes"],
-            observables=data["observables"],
-            npix=data["npix"],
-            aperture=data["aperture"],
-            cosmology=cosmology_from_dict(data["cosmology"]),
-            meta=data["meta"],
-        )
-
-    def write(
-        self,
-        path: str | os.PathLike,
-        overwrite: bool = False,
-        compression: str | None = "gzip",
-        compression_level: int | None = None,
-        cube_compression: str | None = "lzf",
-    ) -> Path:
-        """Write the sample to one HDF5 file (atomically).
-
-        Parameters
-        ----------
-        path : path-like
-            Destination.
-        overwrite : bool
-            Replace an existing file (otherwise `FileExistsError`).
-        compression : {'gzip', 'lzf', None}
-            Compression of the count images (gzip level 4 with shuffle by default).
-        compression_level : int, optional
-            gzip level 0–9.
-        cube_compression : {'lzf', 'gzip', None}
-            Compression of the dynamical cubes: lzf with shuffle by default
-            (fast; float densities shrink only ~2× with either). Other HDF5
-            readers than h5py need the lzf plugin; use ``'gzip'`` for portability.
-
-        Returns
-        -------
-        pathlib.Path
-
-        Examples
-        --------
-        >>> import tempfile, pathlib, numpy as np
-        >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
-        ...                               images={"bolometric": np.ones((1, 1, 4, 4))})
-        >>> s.write(pathlib.Path(tempfile.mkdtemp()) / "s.h5").suffix
-        '.h5'
-        """
-        return write_hdf5(self, path, overwrite, compression, compression_level, cube_compression)
-
-    def _header(self) -> dict:
-        return sample_header(self)
 
     # ------------------------------------------------------------------ access
     @property

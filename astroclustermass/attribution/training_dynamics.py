@@ -390,26 +390,11 @@ def channel_dynamics(
         if "log10_m500c" not in s.catalog.colnames:
             raise InputError(f"the {role} sample needs true masses (log10_m500c)")
 
-    import torch
-
-    x_tr = est._make_inputs(train, fit=True)
-    y_tr = np.asarray(train.catalog["log10_m500c"], dtype=float)
-    est.transforms_["target_mean"] = float(y_tr.mean())
-    est.transforms_["target_std"] = float(y_tr.std()) if y_tr.std() > 0 else 1.0
+    x_tr, y_tr, weight, network = est._prepare_training(train)
     x_te = est._make_inputs(test, fit=False)
-    est.input_shapes_ = {k: tuple(int(s) for s in v.shape[1:]) for k, v in x_tr.items()}
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(est.seed))
-        network = est._build_network(est.input_shapes_)
     trainer = est._make_trainer(progress)
     trainer.restore_best = False  # the protocol continues from the last weights
     target = est._scale_target(y_tr)
-    t = est.transforms_
-    weight = None
-    if est.sample_weighting == "flat":
-        from ..estimators._cnn_base import flat_mass_weights
-
-        weight = flat_mass_weights(y_tr)
 
     preds: list[np.ndarray] = []
     phase: list[int] = []
@@ -418,8 +403,7 @@ def channel_dynamics(
 
     def record(k: int, after_noise: bool, x_test: dict) -> Any:
         def callback(epoch: int, history: Any) -> None:
-            out = trainer.predict(network, x_test)[:, 0]
-            preds.append(out * t["target_std"] + t["target_mean"])
+            preds.append(est._unscale_target(trainer.predict(network, x_test)[:, 0]))
             phase.append(k)
             perturbed.append(after_noise)
             losses.append(history.train_loss[-1])

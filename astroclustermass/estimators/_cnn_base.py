@@ -441,6 +441,11 @@ class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
         t = self.transforms_
         return (np.asarray(log_mass, dtype=float) - t["target_mean"]) / t["target_std"]
 
+    def _unscale_target(self, scaled: np.ndarray) -> np.ndarray:
+        """Network output (scaled target) → log10 M500c; the inverse of `_scale_target`."""
+        t = self.transforms_
+        return np.asarray(scaled) * t["target_std"] + t["target_mean"]
+
     def _checkpoint_path(self, train: Any) -> Path | None:
         if self.checkpoint_dir is None:
             return None
@@ -452,28 +457,33 @@ class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
         name = self.name or type(self).__name__
         return Path(self.checkpoint_dir) / f"{name}-seed{self.seed}-{h.hexdigest()[:12]}.pt"
 
-    def _fit(self, sample: Any, validation: Any) -> None:
+    def _prepare_training(self, train: Any) -> tuple[dict, np.ndarray, np.ndarray | None, Any]:
+        """Fit the input and target transforms on ``train``; return its network inputs,
+        log masses, flat-mass weights (None unless ``sample_weighting='flat'``) and a
+        freshly initialised network."""
         import torch
 
-        train, val = self._split(sample, validation)
         x_tr = self._make_inputs(train, fit=True)
         y_tr = np.asarray(train.catalog["log10_m500c"], dtype=float)
         self.transforms_["target_mean"] = float(y_tr.mean())
         self.transforms_["target_std"] = float(y_tr.std()) if y_tr.std() > 0 else 1.0
-        x_va = y_va = w_va = None
-        if val is not None:
-            x_va = self._make_inputs(val, fit=False)
-            y_va = np.asarray(val.catalog["log10_m500c"], dtype=float)
-        w_tr = None
-        if self.sample_weighting == "flat":
-            edges = np.linspace(y_tr.min(), y_tr.max(), 11)
-            w_tr = flat_mass_weights(y_tr, edges=edges)
-            if val is not None:
-                w_va = flat_mass_weights(np.clip(y_va, edges[0], edges[-1]), edges=edges)
+        w_tr = flat_mass_weights(y_tr) if self.sample_weighting == "flat" else None
         self.input_shapes_ = {k: tuple(int(s) for s in v.shape[1:]) for k, v in x_tr.items()}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(self.seed))
             network = self._build_network(self.input_shapes_)
+        return x_tr, y_tr, w_tr, network
+
+    def _fit(self, sample: Any, validation: Any) -> None:
+        train, val = self._split(sample, validation)
+        x_tr, y_tr, w_tr, network = self._prepare_training(train)
+        x_va = y_va = w_va = None
+        if val is not None:
+            x_va = self._make_inputs(val, fit=False)
+            y_va = np.asarray(val.catalog["log10_m500c"], dtype=float)
+            if w_tr is not None:  # the training bins, validation masses clipped into them
+                edges = np.linspace(y_tr.min(), y_tr.max(), 11)
+                w_va = flat_mass_weights(np.clip(y_va, edges[0], edges[-1]), edges=edges)
         trainer = self._make_trainer(getattr(self, "_progress", None), self._checkpoint_path(train))
         self.history_ = trainer.fit(
             network,
@@ -498,7 +508,7 @@ class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
         self.network_.cpu()
         t = self.transforms_
         res = np.empty_like(out)
-        res[:, 0] = out[:, 0] * t["target_std"] + t["target_mean"]
+        res[:, 0] = self._unscale_target(out[:, 0])
         if out.shape[1] > 1:
             res[:, 1] = np.exp(out[:, 1]) * t["target_std"]
         return res
