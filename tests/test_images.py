@@ -154,7 +154,7 @@ def test_bin_events_infinite_and_nan(backend):
 def test_broken_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
     """A numba that cannot compile, cache or correctly run the kernel is not used."""
     pytest.importorskip("numba")
-    import astroclustermass._images_binning as binning
+    import astroclustermass.images.binning as binning
 
     if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
         pytest.skip("NUMBA_DISABLE_JIT is set")
@@ -182,7 +182,7 @@ def test_broken_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
 
 
 def test_backend_argument(monkeypatch):
-    import astroclustermass._images_binning as binning
+    import astroclustermass.images.binning as binning
 
     with pytest.raises(InputError, match="backend must be one of"):
         bin_events([0.0], [0.0], backend="cuda")
@@ -210,7 +210,7 @@ def test_bin_events_bad_arguments():
 
 
 def test_bin_many_matches_per_cluster_and_threads_agree(backend, monkeypatch):
-    import astroclustermass._images_binning as binning
+    import astroclustermass.images.binning as binning
 
     monkeypatch.setattr(binning, "_PARALLEL_MIN", 0)  # threads even for this small call
     rng = np.random.default_rng(7)
@@ -560,7 +560,7 @@ def test_kernel_fallbacks_give_histogram2d_counts(monkeypatch, flag, backend_nam
     """Edges from a table (if numpy.linspace ever stops matching j * step + lo; numba
     then hands over to numpy) and the general inside test (grids not centred on 0)
     give the same exact counts."""
-    import astroclustermass._images_binning as binning
+    import astroclustermass.images.binning as binning
 
     rng = np.random.default_rng(11)
     x, y = _edge_photons(rng, 20_000, 16, 2.3)

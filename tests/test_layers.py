@@ -23,10 +23,7 @@ LAYERS = {
     "images": 1,
     "dynamics": 1,
     "sample": 2,
-    "_folds": 2,
-    "_ecsv_fast": 2,
     "plugins": 2,
-    "builtin": 2,
     "estimators": 3,
     "attribution": 4,
     "evaluation": 4,
@@ -41,15 +38,8 @@ SIMULATE_MAX = 0
 
 
 def _layer_of(unit: str) -> int | None:
-    """Layer of a unit; a private ``_name_more`` module takes the layer of ``name``."""
-    if unit in LAYERS:
-        return LAYERS[unit]
-    if unit.startswith("_"):
-        parts = unit[1:].split("_")
-        for k in range(len(parts), 0, -1):
-            if "_".join(parts[:k]) in LAYERS:
-                return LAYERS["_".join(parts[:k])]
-    return None
+    """Layer of a unit: a root module or subpackage, read from the package structure."""
+    return LAYERS.get(unit)
 
 
 def _unit(path: Path) -> str:
@@ -111,6 +101,16 @@ def test_module_imports_only_lower_layers(path):
         assert dep_layer <= allowed, (
             f"{path.relative_to(PKG)} (layer {allowed}) imports {dep} (layer {dep_layer})"
         )
+
+
+def test_package_root_holds_only_public_modules():
+    """Private modules live inside the subpackage of their concept, never at the root."""
+    root = {p.stem for p in PKG.glob("*.py")}
+    assert root <= set(LAYERS), f"root modules without a layer: {sorted(root - set(LAYERS))}"
+    private = sorted(m for m in root if m.startswith("_") and m not in ("__init__", "__main__"))
+    assert not private, f"private modules at the package root: {private}"
+    for sub in (p for p in PKG.iterdir() if p.is_dir() and (p / "__init__.py").exists()):
+        assert sub.name in LAYERS or sub.name == "simulate", f"subpackage {sub.name} has no layer"
 
 
 def test_import_has_no_heavy_side_effects():

@@ -554,7 +554,7 @@ def test_build_missing_column_and_files(tmp_path):
 def test_fast_ecsv_reader_matches_astropy(tmp_path):
     from astropy.table import MaskedColumn
 
-    from astroclustermass._ecsv_fast import read_ecsv
+    from astroclustermass.sample.ecsv import read_ecsv
 
     rng = np.random.default_rng(3)
     n = 300

@@ -345,8 +345,8 @@ class AttributionMap:
         >>> fig.axes[0].get_xlabel()
         'x [$h^{-1}$ Mpc]'
         """
-        from .._images_plot import plot_image
         from ..images import BandImage
+        from ..images.plotting import plot_image
 
         k = int(index)
         if not 0 <= k < len(self):

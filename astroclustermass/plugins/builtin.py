@@ -6,7 +6,7 @@ from the estimator or attribution layers; each is imported on first use.
 
 from __future__ import annotations
 
-from .plugins import Registry, hookimpl
+from .manager import Registry, hookimpl
 
 _EST = "astroclustermass.estimators"
 

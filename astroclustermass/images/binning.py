@@ -10,11 +10,11 @@ edge ``+aperture`` (counted in the last bin, which is closed as in
 
 Two kernels compute it:
 
-* ``"numba"`` (`astroclustermass._images_binning_jit`, used when numba is
+* ``"numba"`` (`astroclustermass.images._kernel_numba`, used when numba is
   installed): one compiled call per cluster writes that cluster's int32 image;
   the call releases the GIL, so a thread pool spreads clusters over the CPU
   cores.
-* ``"numpy"`` (`astroclustermass._images_binning_numpy`): photons of many small
+* ``"numpy"`` (`astroclustermass.images._kernel_numpy`): photons of many small
   clusters are concatenated into cache-sized blocks and binned with a short
   sequence of whole-array numpy operations.
 
@@ -37,16 +37,16 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from . import _images_binning_numpy
-from ._images_bands import (
+from ..bands import get_bands
+from ..exceptions import AstroClusterMassWarning, InputError
+from . import _kernel_numpy
+from .band_codes import (
     _MAX_BANDS,
     _as_energies,
     _band_codes,
     _bounds,
     _reject_nan_energies,
 )
-from .bands import get_bands
-from .exceptions import AstroClusterMassWarning, InputError
 
 __all__ = ["BACKENDS", "bin_events", "bin_many", "binning_backend", "image_edges"]
 
@@ -333,10 +333,10 @@ def bin_many(
     if jit is not None:
         _run_jit(jit, xs_c, ys_c, bs_c, grid, out, bands, n_jobs)
         return out
-    tasks = _images_binning_numpy.plan(np.fromiter((x.size for x in xs_c), np.intp, n_cl))
+    tasks = _kernel_numpy.plan(np.fromiter((x.size for x in xs_c), np.intp, n_cl))
 
     def run(task: tuple[int, int]) -> None:
-        _images_binning_numpy.run_task(task, xs_c, ys_c, bs_c, n_bands, grid, out, bands)
+        _kernel_numpy.run_task(task, xs_c, ys_c, bs_c, n_bands, grid, out, bands)
 
     workers = _n_workers(n_jobs, len(tasks))
     if workers == 1:
@@ -396,7 +396,7 @@ def _jit_module() -> ModuleType | None:
     if numba.config.DISABLE_JIT:  # the kernels would run as (very slow) Python
         return None
     try:
-        jit = importlib.import_module("._images_binning_jit", __package__)
+        jit = importlib.import_module("._kernel_numba", __package__)
         _self_check(jit)
     except Exception as err:  # a numba that cannot compile, cache or run our kernel
         warnings.warn(
@@ -465,7 +465,7 @@ def _run_jit(jit, xs, ys, bs, grid, out, bands, n_jobs) -> None:
             codes = b
         nan_xy, nan_e = jit.bin_cluster(x, y, codes, energies, bounds, image, *consts, idx)
         if nan_xy:
-            _images_binning_numpy.reject_nan_positions(x, y, label)
+            _kernel_numpy.reject_nan_positions(x, y, label)
         if nan_e:
             _reject_nan_energies(b, label)
 

@@ -25,16 +25,16 @@ import astropy.units as u
 import numpy as np
 from astropy.table import MaskedColumn, Table
 
-from ._sample_inputs import column_values, galaxy_groups, read_catalog, resolve_band_sets
-from ._utils import progress_bar
-from ._utils._processes import process_context
-from .bands import EnergyBands, get_bands
-from .cosmology import get_cosmology
-from .exceptions import (
+from .._utils import progress_bar
+from .._utils._processes import process_context
+from ..bands import EnergyBands, get_bands
+from ..cosmology import get_cosmology
+from ..exceptions import (
     AstroClusterMassWarning,
     FileFormatError,
     InputError,
 )
+from .catalog import column_values, galaxy_groups, read_catalog, resolve_band_sets
 
 __all__ = ["build_sample"]
 
@@ -69,8 +69,8 @@ class _Config:
 
 def _process_cluster(cfg: _Config, task: dict) -> dict:
     """Everything computed from one cluster's files (runs in a worker)."""
-    from .events import EventList
-    from .images import bin_events
+    from ..events import EventList
+    from ..images import bin_events
 
     try:
         ev = EventList.read(task["path"])
@@ -114,7 +114,7 @@ def _process_cluster(cfg: _Config, task: dict) -> dict:
             out["warning"] = warn
     out["obs"] = obs
     if cfg.precompress:
-        from ._sample_io import compress_chunk
+        from .hdf5 import compress_chunk
 
         out["images"] = [compress_chunk(a) for a in out["images"]]
         out["source_images"] = [
@@ -124,7 +124,7 @@ def _process_cluster(cfg: _Config, task: dict) -> dict:
 
 
 def _cluster_dynamics(cfg: _Config, task: dict, obs: dict) -> tuple[np.ndarray, str | None]:
-    from .dynamics import DynamicalCube, dynamical_observables
+    from ..dynamics import DynamicalCube, dynamical_observables
 
     d = cfg.dyn
     n = d["n_cube"]
@@ -204,7 +204,7 @@ class _MemorySink:
         return self.source_images[k][src]
 
     def put(self, row: int, res: dict) -> None:
-        from ._sample_io import write_row
+        from .hdf5 import write_row
 
         for k, img in enumerate(res["images"]):
             write_row(self.images[k], row, img)
@@ -218,7 +218,7 @@ class _H5Sink(_MemorySink):
     """Writes chunk results straight into datasets of an open HDF5 file."""
 
     def __init__(self, n: int, cfg: _Config, f: Any) -> None:
-        from ._sample_io import create_array
+        from .hdf5 import create_array
 
         self.n, self.cfg, self.f = n, cfg, f
         self._create = create_array
@@ -288,8 +288,8 @@ def build_sample(
     n_cube=64,
 ):
     """Implementation of `ClusterSample.build`."""
-    from ._utils import atomic_write
-    from .version import __version__
+    from .._utils import atomic_write
+    from ..version import __version__
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -465,7 +465,7 @@ def build_sample(
 def _build_to_file(cls, path, overwrite, n, cfg, run, finish, atomic_write):
     import h5py
 
-    from ._sample_io import LazyArray, write_header, write_table
+    from .hdf5 import LazyArray, write_header, write_table
 
     with atomic_write(path, overwrite=overwrite) as tmp:
         work = tmp.with_name(tmp.name + ".build")

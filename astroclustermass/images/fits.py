@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from ._utils import atomic_write
-from .exceptions import FileFormatError, MissingColumnError
+from .._utils import atomic_write
+from ..exceptions import FileFormatError, MissingColumnError
 
 __all__ = ["write_band_image", "read_band_image"]
 
@@ -50,7 +50,7 @@ def _get_float(header: fits.Header, key: str) -> float | None:
 
 def write_band_image(image: Any, path: Any, overwrite: bool = False) -> None:
     """Write a BandImage atomically (see the module docstring for the layout)."""
-    from .cosmology import cosmology_to_dict
+    from ..cosmology import cosmology_to_dict
 
     data = np.ascontiguousarray(np.swapaxes(image.data, 1, 2))
     primary = fits.PrimaryHDU(data)
@@ -101,8 +101,8 @@ def read_band_image(path: Any) -> dict:
     """Read a file written by `write_band_image`; returns the constructor arguments."""
     from astropy.coordinates import SkyCoord
 
-    from .bands import EnergyBands
-    from .cosmology import cosmology_from_dict
+    from ..bands import EnergyBands
+    from ..cosmology import cosmology_from_dict
 
     path = Path(path)
     if not path.exists():

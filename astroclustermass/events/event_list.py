@@ -33,10 +33,10 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ._events_io import FORMATS, META_KEYWORDS, read_event_file, write_event_file
-from ._events_select import SOURCE_LABELS, selection_mask
-from ._utils._projection import _center_deg, sky_to_comoving
-from .exceptions import EmptyInputError, InputError, MissingColumnError, UnitError
+from .._utils._projection import _center_deg, sky_to_comoving
+from ..exceptions import EmptyInputError, InputError, MissingColumnError, UnitError
+from .fits import FORMATS, META_KEYWORDS, read_event_file, write_event_file
+from .selection import SOURCE_LABELS, selection_mask
 
 __all__ = [
     "EventList",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exceptions import InputError
+from ..exceptions import InputError
 
 __all__ = ["KERNEL_RADIUS", "kde_covariance", "kde_on_grid"]
 

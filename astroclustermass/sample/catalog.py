@@ -9,10 +9,10 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ._ecsv_fast import read_ecsv
-from ._utils import check_quantity
-from .bands import EnergyBands, get_bands
-from .exceptions import EmptyInputError, FileFormatError, InputError, MissingColumnError
+from .._utils import check_quantity
+from ..bands import EnergyBands, get_bands
+from ..exceptions import EmptyInputError, FileFormatError, InputError, MissingColumnError
+from .ecsv import read_ecsv
 
 __all__ = ["read_table", "column_values", "read_catalog", "resolve_band_sets", "galaxy_groups"]
 

@@ -8,8 +8,8 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from .bands import EnergyBands, get_bands
-from .exceptions import InputError
+from ..bands import EnergyBands, get_bands
+from ..exceptions import InputError
 
 __all__ = ["assign_bands"]
 
@@ -24,7 +24,7 @@ def _as_energies(values: Any, name: str) -> np.ndarray:
         try:
             values = values.to_value(u.keV, equivalencies=u.spectral())
         except u.UnitConversionError as err:
-            from .exceptions import UnitError
+            from ..exceptions import UnitError
 
             raise UnitError(f"{name} must be energies; got unit {values.unit}") from err
     arr = np.ascontiguousarray(values, dtype=np.float64)

@@ -1,6 +1,6 @@
 """Compiled binning kernels (numba): one call bins one cluster's photons, GIL released.
 
-Imported lazily by `astroclustermass._images_binning` when numba is
+Imported lazily by `astroclustermass.images.binning` when numba is
 installed; the pure-numpy kernel there stays the fallback (and the
 cross-check in the tests).
 

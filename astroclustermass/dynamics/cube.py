@@ -39,10 +39,10 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ._dynamics_kde import kde_on_grid
-from ._utils import check_quantity
-from ._utils._projection import sky_to_comoving
-from .exceptions import EmptyInputError, InputError, MissingColumnError, UnitError
+from .._utils import check_quantity
+from .._utils._projection import sky_to_comoving
+from ..exceptions import EmptyInputError, InputError, MissingColumnError, UnitError
+from .kde import kde_on_grid
 
 __all__ = [
     "DynamicalCube",

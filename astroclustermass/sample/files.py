@@ -1,7 +1,7 @@
 """Reading and writing a ClusterSample as one HDF5 file (private, L2).
 
 `SampleFilesMixin` gives `~astroclustermass.sample.ClusterSample` its ``read``
-and ``write`` methods; the HDF5 layout lives in `astroclustermass._sample_io`.
+and ``write`` methods; the HDF5 layout lives in `astroclustermass.sample.hdf5`.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._sample_io import read_hdf5, sample_header, write_hdf5
-from .bands import EnergyBands
-from .cosmology import cosmology_from_dict
+from ..bands import EnergyBands
+from ..cosmology import cosmology_from_dict
+from .hdf5 import read_hdf5, sample_header, write_hdf5
 
 if TYPE_CHECKING:
-    from .sample import ClusterSample
+    from . import ClusterSample
 
 __all__ = ["SampleFilesMixin"]
 

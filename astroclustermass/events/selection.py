@@ -7,9 +7,9 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ._utils._projection import _center_deg
-from .bands import EnergyBands, get_bands
-from .exceptions import InputError, UnitError
+from .._utils._projection import _center_deg
+from ..bands import EnergyBands, get_bands
+from ..exceptions import InputError, UnitError
 
 __all__ = ["selection_mask", "separation_deg", "source_codes_of"]
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import FileFormatError, InputError
+from ..exceptions import FileFormatError, InputError
 
 __all__ = [
     "LazyArray",
@@ -243,8 +243,8 @@ def copy_rows(dst: Any, src: Any) -> None:
 
 def sample_header(sample: Any) -> dict:
     """The root attributes of a sample's file (JSON-safe values)."""
-    from ._sample_arrays import json_default
-    from .cosmology import cosmology_to_dict
+    from ..cosmology import cosmology_to_dict
+    from .arrays import json_default
 
     return {
         "npix": sample.npix,
@@ -259,7 +259,7 @@ def sample_header(sample: Any) -> dict:
 
 def write_header(f: Any, sample_attrs: dict) -> None:
     """Write the root attributes (JSON for nested values)."""
-    from .version import __version__
+    from ..version import __version__
 
     f.attrs["format"] = FORMAT_NAME
     f.attrs["format_version"] = FORMAT_VERSION
@@ -286,7 +286,7 @@ def write_hdf5(
     """Write ``sample`` to ``path`` atomically; see the module docstring for the layout."""
     import h5py
 
-    from ._utils import atomic_write
+    from .._utils import atomic_write
 
     path = Path(path)
     with atomic_write(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:

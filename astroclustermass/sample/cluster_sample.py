@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
-from ._sample_arrays import SOURCES, match_band_set, normalise_rows, validate_arrays
-from ._sample_files import SampleFilesMixin
-from ._sample_io import LazyArray, take_rows
-from ._sample_learning import LearningViewsMixin
-from .bands import EnergyBands
-from .cosmology import get_cosmology
-from .exceptions import InputError
+from ..bands import EnergyBands
+from ..cosmology import get_cosmology
+from ..exceptions import InputError
+from .arrays import SOURCES, match_band_set, normalise_rows, validate_arrays
+from .files import SampleFilesMixin
+from .hdf5 import LazyArray, take_rows
+from .learning import LearningViewsMixin
 
 __all__ = ["ClusterSample", "SOURCES"]
 
@@ -269,7 +269,7 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
         Traceback (most recent call last):
         FileFormatError: data directory /nonexistent/dir does not exist
         """
-        from ._sample_build import build_sample
+        from .build import build_sample
 
         return build_sample(
             cls,
@@ -430,7 +430,7 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
         >>> s.dynamical_cube(0).n
         4
         """
-        from .dynamics import DynamicalCube
+        from ..dynamics import DynamicalCube
 
         if self._cubes is None:
             raise InputError("this sample has no dynamical cubes (built without galaxies)")

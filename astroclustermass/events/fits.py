@@ -34,8 +34,14 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 
-from ._utils import atomic_write
-from .exceptions import FileFormatError, InputError, MissingColumnError, UnitError, UnknownNameError
+from .._utils import atomic_write
+from ..exceptions import (
+    FileFormatError,
+    InputError,
+    MissingColumnError,
+    UnitError,
+    UnknownNameError,
+)
 
 __all__ = ["FORMATS", "read_event_file", "write_event_file", "META_KEYWORDS", "EXTRA_COLUMNS"]
 

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
-from ._sample_io import LazyArray
-from .bands import EnergyBands, get_bands
-from .exceptions import BandMismatchError, InputError, UnknownNameError
+from ..bands import EnergyBands, get_bands
+from ..exceptions import BandMismatchError, InputError, UnknownNameError
+from .hdf5 import LazyArray
 
 __all__ = [
     "SOURCES",

@@ -1,34 +1,4 @@
-"""Plugin system: pluggy hooks and typed registries of estimators and attributions.
-
-Built-in estimators and attribution methods are registered through the same
-hooks as third-party ones. A third-party package registers itself with an entry
-point in the group ``astroclustermass``::
-
-    # pyproject.toml of the plugin package
-    [project.entry-points.astroclustermass]
-    my_plugin = "my_plugin_package.plugin"
-
-and implements one or more hooks in that module::
-
-    from astroclustermass.plugins import hookimpl
-
-    @hookimpl
-    def astroclustermass_register_estimators(registry):
-        registry.register("my_estimator", MyEstimator,
-                          description="one line shown by `astroclustermass plugins`")
-
-Plugins are loaded lazily, the first time a registry is needed (never at
-import). A plugin that fails to import gives a `PluginWarning` naming it; the
-others keep working. The environment variable ``ASTROCLUSTERMASS_BLOCK_PLUGINS``
-(comma-separated entry-point names) blocks plugins, and
-``ASTROCLUSTERMASS_NO_ENTRY_POINTS=1`` skips entry-point discovery altogether.
-
-Examples
---------
->>> from astroclustermass.plugins import estimator_registry
->>> "power_law" in estimator_registry()
-True
-"""
+"""Plugin manager: hook specifications, typed registries and lazy loading of plugins."""
 
 from __future__ import annotations
 
@@ -45,7 +15,7 @@ from typing import Any
 
 import pluggy
 
-from .exceptions import InputError, PluginError, PluginWarning, UnknownNameError
+from ..exceptions import InputError, PluginError, PluginWarning, UnknownNameError
 
 __all__ = [
     "NAME",
@@ -71,7 +41,7 @@ hookimpl = pluggy.HookimplMarker(NAME)
 #: Marker for hook specifications (used by astroclustermass itself).
 hookspec = pluggy.HookspecMarker(NAME)
 
-_BUILTIN_PLUGIN = "astroclustermass._builtin_plugins"
+_BUILTIN_PLUGIN = "astroclustermass.plugins.builtin"
 
 
 class HookSpecs:
@@ -411,7 +381,7 @@ def list_plugins() -> list[dict[str, Any]]:
     ['builtin']
     """
     pm = get_plugin_manager()
-    from .version import __version__
+    from ..version import __version__
 
     out = []
     for name, plugin in pm.list_name_plugin():

@@ -12,8 +12,8 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ._utils import get_rng
-from .exceptions import InputError, MissingColumnError
+from .._utils import get_rng
+from ..exceptions import InputError, MissingColumnError
 
 __all__ = ["DEFAULT_BOX_SIZE", "octant_index", "make_folds"]
 

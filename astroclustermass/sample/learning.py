@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._folds import make_folds
+from .folds import make_folds
 
 __all__ = ["LearningViewsMixin"]
 
@@ -91,6 +91,6 @@ class LearningViewsMixin:
         >>> tuple(item["image"].shape), round(float(item["target"]), 2)
         ((1, 4, 4), 14.2)
         """
-        from ._sample_torch import make_dataset
+        from .dataset import make_dataset
 
         return make_dataset(self, bands, transform, cubes, redshift, target, preload)

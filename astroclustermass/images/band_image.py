@@ -34,19 +34,19 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from ._images_bands import _band_codes, assign_bands
-from ._images_binning import bin_events, bin_many, binning_backend, image_edges
-from ._images_fits import read_band_image, write_band_image
-from .bands import EnergyBands, get_bands
-from .cosmology import get_cosmology
-from .exceptions import BandMismatchError, InputError
-from .transforms import (
+from ..bands import EnergyBands, get_bands
+from ..cosmology import get_cosmology
+from ..exceptions import BandMismatchError, InputError
+from ..transforms import (
     KrippendorfPipeline,
     RedshiftNormalizer,
     core_excision,
     inverse_log_scale,
     log_scale,
 )
+from .band_codes import _band_codes, assign_bands
+from .binning import bin_events, bin_many, binning_backend, image_edges
+from .fits import read_band_image, write_band_image
 
 __all__ = [
     "BandImage",
@@ -72,7 +72,7 @@ def _length(value: Any, name: str, allow_none: bool = False) -> float | None:
         try:
             value = value.to_value(u.Mpc)
         except u.UnitConversionError as err:
-            from .exceptions import UnitError
+            from ..exceptions import UnitError
 
             raise UnitError(f"{name} has unit {value.unit}; expected a length (h^-1 Mpc)") from err
     try:
@@ -375,7 +375,7 @@ class BandImage:
         >>> ax.get_xlabel()
         'x [$h^{-1}$ Mpc]'
         """
-        from ._images_plot import plot_image
+        from .plotting import plot_image
 
         return plot_image(
             self, ax=ax, band=band, r500c=r500c, log=log, cmap=cmap, colorbar=colorbar, **kwargs
@@ -404,7 +404,7 @@ class BandImage:
         >>> len(fig.axes) >= 3
         True
         """
-        from ._images_plot import plot_bands
+        from .plotting import plot_bands
 
         return plot_bands(self, r500c=r500c, log=log, ncols=ncols, figsize=figsize, **kwargs)
 

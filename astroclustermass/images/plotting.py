@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import InputError
+from ..exceptions import InputError
 
 __all__ = ["plot_image", "plot_bands"]
 

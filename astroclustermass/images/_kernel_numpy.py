@@ -1,7 +1,7 @@
 """The pure-numpy binning kernel: the fallback where numba cannot be imported.
 
-`astroclustermass._images_binning` dispatches to it (or to the numba kernels
-of `astroclustermass._images_binning_jit`). The result is, bin for bin,
+`astroclustermass.images.binning` dispatches to it (or to the numba kernels
+of `astroclustermass.images._kernel_numba`). The result is, bin for bin,
 ``np.histogram2d(x[b == k], y[b == k], bins=[edges, edges])`` for every band ``k`` with
 ``edges = np.linspace(-aperture, aperture, npix + 1)`` — including photons
 that lie exactly on a bin edge (they go to the bin on the right, as
@@ -47,8 +47,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._images_bands import _band_codes, _bounds, _reject_nan_energies
-from .exceptions import InputError
+from ..exceptions import InputError
+from .band_codes import _band_codes, _bounds, _reject_nan_energies
 
 __all__ = ["plan", "reject_nan_positions", "run_task"]
 

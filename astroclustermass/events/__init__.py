@@ -1,0 +1,30 @@
+"""Photon event lists (L1): `EventList`, event-file I/O and source labels.
+
+Examples
+--------
+>>> from astroclustermass.events import EventList, SOURCE_LABELS
+>>> SOURCE_LABELS[1]
+'icm'
+"""
+
+from .event_list import (
+    SOURCE_AGN,
+    SOURCE_BACKGROUND,
+    SOURCE_ICM,
+    SOURCE_UNKNOWN,
+    EventList,
+    read_events,
+)
+from .fits import FORMATS
+from .selection import SOURCE_LABELS
+
+__all__ = [
+    "EventList",
+    "read_events",
+    "SOURCE_UNKNOWN",
+    "SOURCE_ICM",
+    "SOURCE_AGN",
+    "SOURCE_BACKGROUND",
+    "SOURCE_LABELS",
+    "FORMATS",
+]

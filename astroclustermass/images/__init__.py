@@ -1,0 +1,34 @@
+"""Photon maps (L1): `BandImage`, binning kernels, masks, transforms, FITS I/O and plots.
+
+Examples
+--------
+>>> from astroclustermass.images import image_edges
+>>> image_edges(4, 2.0).tolist()
+[-2.0, -1.0, 0.0, 1.0, 2.0]
+"""
+
+from ..transforms import (
+    KrippendorfPipeline,
+    RedshiftNormalizer,
+    core_excision,
+    inverse_log_scale,
+    log_scale,
+)
+from .band_codes import assign_bands
+from .band_image import BandImage, source_masks
+from .binning import bin_events, bin_many, binning_backend, image_edges
+
+__all__ = [
+    "BandImage",
+    "bin_events",
+    "bin_many",
+    "binning_backend",
+    "assign_bands",
+    "image_edges",
+    "source_masks",
+    "RedshiftNormalizer",
+    "KrippendorfPipeline",
+    "log_scale",
+    "inverse_log_scale",
+    "core_excision",
+]

@@ -1,0 +1,13 @@
+"""Samples of clusters (L2): `ClusterSample`, its builder, HDF5 files, folds and torch view.
+
+Examples
+--------
+>>> from astroclustermass.sample import ClusterSample, SOURCES
+>>> SOURCES
+('icm', 'agn', 'background')
+"""
+
+from .arrays import SOURCES
+from .cluster_sample import ClusterSample
+
+__all__ = ["ClusterSample", "SOURCES"]
