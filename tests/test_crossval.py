@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from astroclustermass.estimators import InputSpec, MassEstimator
+from astroclustermass.estimators._torch_base import split_validation
 from astroclustermass.evaluation import cross_validate
 from astroclustermass.evaluation.crossval import resolve_folds
 from astroclustermass.exceptions import AstroClusterMassWarning, InputError, OutOfRangeWarning
@@ -21,15 +22,20 @@ class SpyEstimator(MassEstimator):
     """Predicts the training mean and records which clusters it saw."""
 
     name: ClassVar[str] = "spy"
-    wants_validation: ClassVar[bool] = True
 
-    def __init__(self, offset: float = 0.0) -> None:
+    def __init__(self, offset: float = 0.0, validation_fraction: float = 0.2, seed: int = 0):
         self.offset = offset
+        self.validation_fraction = validation_fraction
+        self.seed = seed
 
     def input_spec(self) -> InputSpec:
         return InputSpec(redshift=True)
 
     def _fit(self, sample, validation) -> None:
+        sample, validation = split_validation(
+            sample, validation, self.validation_fraction, self.seed
+        )
+        self.n_validation_ = 0 if validation is None else len(validation)
         SPY_LOG.append(
             {
                 "train": np.asarray(sample.catalog["id"]).copy(),
@@ -89,7 +95,7 @@ def test_out_of_fold_predictions_use_only_the_other_folds(sample):
 
 def test_validation_split_comes_from_the_training_folds_only(sample):
     SPY_LOG.clear()
-    pred = run_cv(SpyEstimator(), sample, folds=5, seed=7, validation_fraction=0.2)
+    pred = run_cv(SpyEstimator(seed=7), sample, folds=5, seed=7)
     assert len(SPY_LOG) == 5
     ids = np.asarray(sample.catalog["id"])
     seen_test = []
@@ -108,18 +114,38 @@ def test_validation_split_comes_from_the_training_folds_only(sample):
     # the split is seeded: the same seed gives the same validation clusters
     first = [e["validation"].copy() for e in SPY_LOG]
     SPY_LOG.clear()
-    run_cv(SpyEstimator(), sample, folds=5, seed=7, validation_fraction=0.2)
+    run_cv(SpyEstimator(seed=7), sample, folds=5, seed=7)
     for a, e in zip(first, SPY_LOG):
         np.testing.assert_array_equal(a, e["validation"])
 
 
 def test_estimators_without_validation_get_none(sample):
-    class NoVal(SpyEstimator):
-        wants_validation: ClassVar[bool] = False
-
     SPY_LOG.clear()
-    run_cv(NoVal(), sample, folds=3)
+    pred = run_cv(SpyEstimator(validation_fraction=0.0), sample, folds=3)
     assert all(e["validation"] is None for e in SPY_LOG)
+    assert all(f["n_validation"] == 0 for f in pred.meta["folds"])
+
+
+def test_estimators_own_validation_fraction_takes_effect(sample):
+    """Under cross_validate an estimator's validation_fraction means what it says."""
+    pred = run_cv(
+        "nll_ensemble",
+        sample,
+        folds=4,
+        n_members=1,
+        max_epochs=1,
+        batch_size=64,
+        progress=False,
+        bands="bolometric",
+    )
+    for f in pred.meta["folds"]:
+        assert f["n_validation"] == round(0.15 * f["n_train"])
+    pred = run_cv(
+        "single_band_cnn", sample, folds=4, max_epochs=1, validation_fraction=0.3, progress=False
+    )
+    assert [f["n_validation"] for f in pred.meta["folds"]] == [
+        round(0.3 * f["n_train"]) for f in pred.meta["folds"]
+    ]
 
 
 def test_template_is_left_unfitted_and_fold_estimators_returned(sample):
@@ -197,7 +223,5 @@ def test_bad_folds_are_rejected(sample):
         resolve_folds(sample, 1)
     with pytest.raises(InputError, match="octant"):
         resolve_folds(sample, "quadrant")
-    with pytest.raises(InputError, match="validation_fraction"):
-        cross_validate(SpyEstimator(), sample, folds=3, validation_fraction=1.5)
     with pytest.raises(InputError, match="only with an estimator name"):
         cross_validate(SpyEstimator(), sample, folds=3, offset=1.0)

@@ -31,12 +31,11 @@ import numpy as np
 from ..bands import get_bands
 from ..exceptions import BandMismatchError, InputError, ModelFileError
 from ._params import Interval, Options
-from .base import InputSpec, MassEstimator, check_is_fitted
+from ._torch_base import TorchMassEstimator
+from .base import InputSpec, check_is_fitted
 
 __all__ = [
     "ImageCNNEstimator",
-    "ResumableFitMixin",
-    "split_validation",
     "with_defaults",
     "sample_images",
     "flat_mass_weights",
@@ -139,75 +138,7 @@ def flat_mass_weights(log_mass: np.ndarray, n_bins: int = 10, edges=None) -> np.
     return w / w.mean()
 
 
-def split_validation(
-    sample: Any, validation: Any, fraction: float, seed: int, min_validation: int = 1
-) -> tuple[Any, Any]:
-    """Split ``sample`` into (train, validation) unless a validation sample is given.
-
-    The split is a seeded random ``fraction`` of the training data (never the
-    test fold); ``fraction=0`` means no validation set.
-
-    Examples
-    --------
-    >>> train, val = split_validation(list(range(10)), [99], 0.2, seed=0)
-    >>> val
-    [99]
-    """
-    if validation is not None or fraction == 0:
-        return sample, validation
-    n = len(sample)
-    n_val = int(round(fraction * n))
-    if n_val < min_validation or n - n_val < 2:
-        raise InputError(
-            f"a training sample of {n} clusters is too small for validation_fraction="
-            f"{fraction}; pass a larger sample or a validation sample"
-        )
-    perm = np.random.default_rng(seed).permutation(n)
-    return sample[np.sort(perm[n_val:])], sample[np.sort(perm[:n_val])]
-
-
-class ResumableFitMixin:
-    """Adds ``resume=`` to `MassEstimator.fit` for estimators that checkpoint.
-
-    These are torch models: their folds are never fitted in forked worker
-    processes (torch's thread pools do not survive a fork, and torch already
-    uses every core).
-    """
-
-    parallel_folds: ClassVar[bool] = False
-
-    def fit(
-        self,
-        sample: Any,
-        *,
-        validation: Any = None,
-        progress: bool | None = None,
-        resume: bool = False,
-    ):
-        """Train on ``sample``; returns self.
-
-        Parameters
-        ----------
-        sample : `~astroclustermass.ClusterSample`
-            Training clusters with ``log10_m500c``.
-        validation : `~astroclustermass.ClusterSample`, optional
-            Early-stopping set (part of the training data, never the test
-            fold); default: a seeded ``validation_fraction`` split of ``sample``.
-        progress : bool or None
-            Progress bar (None: only on a terminal).
-        resume : bool
-            Continue an interrupted fit from the checkpoint in
-            ``checkpoint_dir`` (same sample and hyper-parameters); the result
-            equals that of an uninterrupted fit.
-        """
-        self._resume = bool(resume)
-        try:
-            return super().fit(sample, validation=validation, progress=progress)
-        finally:
-            self._resume = False
-
-
-class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
+class ImageCNNEstimator(TorchMassEstimator):
     """Base class of CNN mass estimators on photon-count images.
 
     Parameters
@@ -281,7 +212,6 @@ class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
     """
 
     #: Network outputs: 1 (MSE/MAE) or 2 (NLL: mu, log sigma); see ``_n_outputs``.
-    wants_validation: ClassVar[bool] = True
     #: Whether the network also receives the (standardised) redshift.
     redshift_input: ClassVar[bool] = False
 
@@ -415,9 +345,6 @@ class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
             inputs["redshift"] = zs.astype(np.float32)[:, None]
         return inputs
 
-    def _split(self, sample: Any, validation: Any) -> tuple[Any, Any]:
-        return split_validation(sample, validation, self.validation_fraction, self.seed)
-
     def _make_trainer(self, progress: bool | None = None, checkpoint_path=None):
         from .training import Trainer
 
@@ -474,7 +401,14 @@ class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
             network = self._build_network(self.input_shapes_)
         return x_tr, y_tr, w_tr, network
 
-    def _fit(self, sample: Any, validation: Any) -> None:
+    def _fit(
+        self,
+        sample: Any,
+        validation: Any,
+        *,
+        progress: bool | None = None,
+        resume: bool = False,
+    ) -> None:
         train, val = self._split(sample, validation)
         x_tr, y_tr, w_tr, network = self._prepare_training(train)
         x_va = y_va = w_va = None
@@ -484,7 +418,7 @@ class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
             if w_tr is not None:  # the training bins, validation masses clipped into them
                 edges = np.linspace(y_tr.min(), y_tr.max(), 11)
                 w_va = flat_mass_weights(np.clip(y_va, edges[0], edges[-1]), edges=edges)
-        trainer = self._make_trainer(getattr(self, "_progress", None), self._checkpoint_path(train))
+        trainer = self._make_trainer(progress, self._checkpoint_path(train))
         self.history_ = trainer.fit(
             network,
             x_tr,
@@ -493,7 +427,7 @@ class ImageCNNEstimator(ResumableFitMixin, MassEstimator):
             None if y_va is None else self._scale_target(y_va),
             sample_weight=w_tr,
             val_sample_weight=w_va,
-            resume=getattr(self, "_resume", False),
+            resume=resume,
         )
         self.network_ = network.cpu().eval()
         x_res, y_res = (x_va, y_va) if val is not None else (x_tr, y_tr)

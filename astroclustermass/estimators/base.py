@@ -9,10 +9,14 @@ A subclass implements
   (``validation`` is an optional held-out part of the *training* data, for
   early stopping; it is never the test fold),
 * ``_predict(sample) -> (mu, sigma)`` — arrays of log10 M500c and 1σ in dex,
+  leaving the estimator unchanged,
 * ``_get_state() -> (json_dict, arrays)`` and ``_set_state(json_dict, arrays)``
   — everything learned, for `save`/`load` (no pickle),
 
-and declares what it needs in ``input_spec()`` (energy bands of the images,
+Options of `MassEstimator.fit` and `MassEstimator.predict` such as ``progress``
+(and ``resume`` for the torch estimators) reach ``_fit``/``_predict`` as
+keyword arguments when their signatures declare them; nothing travels through
+attributes. The estimator declares what it needs in ``input_spec()`` (energy bands of the images,
 dynamical cubes, scalar observables, redshift) so that the base class can
 refuse a sample that lacks them, or that was built differently from the
 training sample (other bands, npix, aperture or cosmology), and warn when a
@@ -21,6 +25,7 @@ cluster lies outside the trained redshift, mass or exposure range.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -106,6 +111,14 @@ def clone(estimator: MassEstimator) -> MassEstimator:
     return type(estimator)(**estimator.get_params())
 
 
+def _accepted(method: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """The keyword ``options`` that ``method``'s signature declares (all, given ``**kwargs``)."""
+    params = inspect.signature(method).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(options)
+    return {k: v for k, v in options.items() if k in params}
+
+
 def _range(values) -> list[float] | None:
     arr = np.asarray(values, dtype=float)
     arr = arr[np.isfinite(arr)]
@@ -118,8 +131,7 @@ class MassEstimator(ParamsMixin, ABC):
     """Base class of mass estimators; also the entry point to the registry.
 
     Class attributes a subclass sets: ``name`` (registered name),
-    ``provides_sigma`` (True when σ is per cluster), ``wants_validation``
-    (True when ``fit`` uses a validation split for early stopping),
+    ``provides_sigma`` (True when σ is per cluster),
     ``parallel_folds`` (False when folds must not be fitted in forked worker
     processes, e.g. torch models) and ``_parameter_constraints`` (see `astroclustermass.estimators._params`).
 
@@ -135,7 +147,6 @@ class MassEstimator(ParamsMixin, ABC):
 
     name: ClassVar[str] = ""
     provides_sigma: ClassVar[bool] = False
-    wants_validation: ClassVar[bool] = False
     parallel_folds: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list]] = {}
 
@@ -217,7 +228,11 @@ class MassEstimator(ParamsMixin, ABC):
 
     def _training_info(self, sample: Any) -> dict:
         cat = sample.catalog
-        info = {"n_train": len(sample), "signature": self._sample_signature(sample)}
+        info = {
+            "n_train": len(sample),
+            "n_validation": int(getattr(self, "n_validation_", 0)),
+            "signature": self._sample_signature(sample),
+        }
         info["redshift_range"] = _range(cat["redshift"])
         if "log10_m500c" in cat.colnames:
             info["log10_m500c_range"] = _range(cat["log10_m500c"])
@@ -270,6 +285,15 @@ class MassEstimator(ParamsMixin, ABC):
         progress : bool or None
             Show progress bars (None: only on a terminal).
         """
+        return self._run_fit(sample, validation, progress=progress)
+
+    def _run_fit(self, sample: Any, validation: Any, **options: Any):
+        """Check the inputs, call ``_fit(sample, validation, **options)``, record ranges.
+
+        ``options`` (``progress``, and ``resume`` for torch estimators) reach
+        ``_fit`` as keyword arguments; a plugin's ``_fit(sample, validation)``
+        that declares none of them is called without them.
+        """
         self._validate_params()
         self._check_inputs(sample, "training")
         if "log10_m500c" not in sample.catalog.colnames:
@@ -279,14 +303,23 @@ class MassEstimator(ParamsMixin, ABC):
             )
         if validation is not None:
             self._check_inputs(validation, "validation")
-        self._progress = progress
-        self._fit(sample, validation)
+        self._fit(sample, validation, **_accepted(self._fit, options))
         self.training_info_ = self._training_info(sample)
         self.is_fitted_ = True
         return self
 
     def predict(self, sample: Any, *, progress: bool | None = None) -> MassPrediction:
         """Predict log10 M500c (and its σ) for every cluster in ``sample``.
+
+        The estimator is left unchanged.
+
+        Parameters
+        ----------
+        sample : `~astroclustermass.ClusterSample`
+            Clusters built like the training sample.
+        progress : bool or None
+            Show progress bars (None: only on a terminal); passed to
+            ``_predict`` when it takes a ``progress`` keyword.
 
         Returns
         -------
@@ -295,8 +328,7 @@ class MassEstimator(ParamsMixin, ABC):
         check_is_fitted(self)
         self._check_inputs(sample, "prediction")
         self._check_compatible(sample)
-        self._progress = progress
-        mu, sigma = self._predict(sample)
+        mu, sigma = self._predict(sample, **_accepted(self._predict, {"progress": progress}))
         mu = np.asarray(mu, dtype=float)
         sigma = np.broadcast_to(np.asarray(sigma, dtype=float), mu.shape)
         cat = sample.catalog
@@ -318,11 +350,11 @@ class MassEstimator(ParamsMixin, ABC):
 
     @abstractmethod
     def _fit(self, sample: Any, validation: Any) -> None:
-        """Learn from ``sample`` (subclasses)."""
+        """Learn from ``sample`` (subclasses; may add keyword-only ``progress``)."""
 
     @abstractmethod
     def _predict(self, sample: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Return (log10_m500c, sigma_dex) arrays (subclasses)."""
+        """Return (log10_m500c, sigma_dex) arrays (subclasses; may add keyword ``progress``)."""
 
     # ------------------------------------------------------------ persistence
     @abstractmethod

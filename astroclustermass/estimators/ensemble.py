@@ -35,9 +35,10 @@ import numpy as np
 
 from ..bands import get_bands
 from ..exceptions import InputError, ModelFileError
-from ._cnn_base import ImageCNNEstimator, ResumableFitMixin, sample_images, split_validation
+from ._cnn_base import ImageCNNEstimator, sample_images
 from ._params import Interval, Options
-from .base import InputSpec, MassEstimator, check_is_fitted
+from ._torch_base import TorchMassEstimator
+from .base import InputSpec, check_is_fitted
 
 __all__ = ["NLLEnsemble", "combine_members", "member_seed"]
 
@@ -171,7 +172,7 @@ class _NLLMember(ImageCNNEstimator):
         return inputs
 
 
-class NLLEnsemble(ResumableFitMixin, MassEstimator):
+class NLLEnsemble(TorchMassEstimator):
     """Deep ensemble of Gaussian-NLL CNNs with per-cluster σ (Krippendorf et al. 2023).
 
     Each of ``n_members`` networks (`~.networks.KrippendorfCNN`: convolutions
@@ -256,9 +257,9 @@ class NLLEnsemble(ResumableFitMixin, MassEstimator):
     'standard'
     """
 
+    _min_validation: ClassVar[int] = 2
     name: ClassVar[str] = "nll_ensemble"
     provides_sigma: ClassVar[bool] = True
-    wants_validation: ClassVar[bool] = True
     #: Fast settings for `astroclustermass.testing.check_estimator`.
     _test_params: ClassVar[dict] = {
         "n_members": 2,
@@ -385,12 +386,14 @@ class NLLEnsemble(ResumableFitMixin, MassEstimator):
         ]
         return _PipelineView(sample, np.concatenate(parts), self.bands)
 
-    def _split(self, sample: Any, validation: Any) -> tuple[Any, Any]:
-        return split_validation(
-            sample, validation, self.validation_fraction, self.seed, min_validation=2
-        )
-
-    def _fit(self, sample: Any, validation: Any) -> None:
+    def _fit(
+        self,
+        sample: Any,
+        validation: Any,
+        *,
+        progress: bool | None = None,
+        resume: bool = False,
+    ) -> None:
         train, val = self._split(sample, validation)
         if self.pipeline_params and self.resolved_pipeline == "standard":
             raise InputError(
@@ -412,8 +415,8 @@ class NLLEnsemble(ResumableFitMixin, MassEstimator):
                 member.fit(
                     view_tr,
                     validation=view_va,
-                    progress=getattr(self, "_progress", None),
-                    resume=getattr(self, "_resume", False),
+                    progress=progress,
+                    resume=resume,
                 )
                 members.append(member)
         finally:
@@ -437,7 +440,6 @@ class NLLEnsemble(ResumableFitMixin, MassEstimator):
         try:
             for member in self.members_:
                 member._shared_inputs = shared
-                member._progress = getattr(self, "_progress", None)
                 mu, sigma = member._predict(view)
                 mus.append(mu)
                 sigmas.append(sigma)

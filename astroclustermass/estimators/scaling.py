@@ -78,7 +78,6 @@ class _ScalingEstimator(MassEstimator):
     """Shared fit/predict of the scaling-relation estimators (not registered)."""
 
     provides_sigma: ClassVar[bool] = True
-    wants_validation: ClassVar[bool] = False
 
     def _observable_names(self) -> list[str]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -2,10 +2,10 @@
 
 Each fold trains a fresh clone of the estimator on the other folds and
 predicts its own clusters, so every cluster is predicted exactly once by a
-model that never saw it. Estimators that stop early (``wants_validation``)
-get a seeded random validation split of the *training* folds, never the test
-fold (the reference code validated its joint model on the test fold; see
-REFERENCE.md §7).
+model that never saw it. Estimators that stop early split their own
+validation set off the fold's *training* clusters, with their own
+``validation_fraction`` and seed — never from the test fold (the reference
+code validated its joint model on the test fold; see REFERENCE.md §7).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from astropy.table import vstack
 
-from .._utils import get_rng, progress_bar
+from .._utils import progress_bar
 from ..estimators import MassEstimator, MassPrediction, clone
 from ..exceptions import AstroClusterMassWarning, InputError
 
@@ -126,13 +126,14 @@ def _describe_folds(folds: Any) -> str:
 
 
 def _run_fold(
-    estimator: MassEstimator, train: Any, validation: Any, test: Any
-) -> tuple[MassPrediction, MassEstimator, float, float]:
+    estimator: MassEstimator, train: Any, test: Any
+) -> tuple[MassPrediction, MassEstimator, float, float, int]:
     t0 = time.perf_counter()
-    estimator.fit(train, validation=validation, progress=False)
+    estimator.fit(train, progress=False)
     t1 = time.perf_counter()
     prediction = estimator.predict(test, progress=False)
-    return prediction, estimator, t1 - t0, time.perf_counter() - t1
+    n_val = int(estimator.training_info_.get("n_validation", 0))
+    return prediction, estimator, t1 - t0, time.perf_counter() - t1, n_val
 
 
 def cross_validate(
@@ -141,7 +142,6 @@ def cross_validate(
     folds: Any = "octant",
     n_jobs: int = 1,
     seed: int | None = 0,
-    validation_fraction: float = 0.1,
     progress: bool | None = None,
     return_estimators: bool = False,
     **params: Any,
@@ -167,11 +167,9 @@ def cross_validate(
         one device) run their folds one after another, with an
         `~astroclustermass.exceptions.AstroClusterMassWarning`.
     seed : int or None
-        Seeds the k-fold assignment and the validation splits.
-    validation_fraction : float
-        Fraction of each training set held out for early stopping, for
-        estimators with ``wants_validation = True`` (drawn at random from the
-        training folds, never from the test fold).
+        Seeds the k-fold assignment. Estimators that stop early split their
+        validation set off each fold's training clusters themselves, with
+        their own ``validation_fraction`` and ``seed``.
     progress : bool or None
         Progress bar over folds (None: only on a terminal).
     return_estimators : bool
@@ -185,8 +183,10 @@ def cross_validate(
     -------
     prediction : `~astroclustermass.estimators.MassPrediction`
         One row per cluster in the sample's order, with a ``fold`` column;
-        ``meta['folds']`` lists per fold the sizes of the training,
-        validation and test sets and the fit/predict times in seconds.
+        ``meta['folds']`` lists per fold the number of training clusters
+        (``n_train``, the validation set included), of those the estimator held
+        out for validation (``n_validation``), of test clusters, and the
+        fit/predict times in seconds.
 
     Examples
     --------
@@ -214,41 +214,15 @@ def cross_validate(
         raise InputError(
             f"expected a MassEstimator or a registered name; got {type(estimator_or_name).__name__}"
         )
-    if not 0.0 < float(validation_fraction) < 1.0:
-        raise InputError(f"validation_fraction must lie in (0, 1); got {validation_fraction}")
     if not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
         raise InputError(f"n_jobs must be a positive int; got {n_jobs!r}")
-    pairs = resolve_folds(sample, folds, seed)
-    rngs = [get_rng(s) for s in np.random.SeedSequence(seed).spawn(len(pairs))]
+    pairs = [(np.sort(train), np.sort(test)) for train, test in resolve_folds(sample, folds, seed)]
 
-    # fold indices first; the sub-samples of a fold are made just before it runs,
-    # so that memory holds one fold's copies at a time, not every fold's
-    specs = []
-    fold_info = []
-    for i, ((train, test), rng) in enumerate(zip(pairs, rngs)):
-        train = np.sort(train)
-        val_idx = None
-        n_val = 0
-        if getattr(template, "wants_validation", False):
-            n_val = max(1, int(round(validation_fraction * train.size)))
-            if n_val >= train.size:
-                raise InputError(
-                    f"fold {i}: too few training clusters ({train.size}) to split off "
-                    "a validation set"
-                )
-            pick = np.zeros(train.size, dtype=bool)
-            pick[rng.choice(train.size, size=n_val, replace=False)] = True
-            val_idx = train[pick]
-            train = train[~pick]
-        specs.append((train, val_idx, np.sort(test)))
-        fold_info.append(
-            {"fold": i, "n_train": int(train.size), "n_validation": n_val, "n_test": int(len(test))}
-        )
-
+    # the sub-samples of a fold are made just before it runs, so that memory
+    # holds one fold's copies at a time, not every fold's
     def task(k: int) -> tuple:
-        train, val_idx, test = specs[k]
-        validation = None if val_idx is None else sample[val_idx]
-        return clone(template), sample[train], validation, sample[test]
+        train, test = pairs[k]
+        return clone(template), sample[train], sample[test]
 
     if n_jobs > 1 and not getattr(template, "parallel_folds", True):
         warnings.warn(
@@ -259,16 +233,16 @@ def cross_validate(
             stacklevel=2,
         )
         n_jobs = 1
-    results: list[Any] = [None] * len(specs)
-    if n_jobs == 1 or len(specs) == 1:
-        for k in progress_bar(range(len(specs)), progress=progress, desc="cross-validation"):
+    results: list[Any] = [None] * len(pairs)
+    if n_jobs == 1 or len(pairs) == 1:
+        for k in progress_bar(range(len(pairs)), progress=progress, desc="cross-validation"):
             results[k] = _keep(_run_fold(*task(k)), return_estimators)
     else:
-        workers = min(int(n_jobs), len(specs))
-        queue = list(range(len(specs)))
+        workers = min(int(n_jobs), len(pairs))
+        queue = list(range(len(pairs)))
         running: dict[Any, int] = {}
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for _ in progress_bar(range(len(specs)), progress=progress, desc="cross-validation"):
+            for _ in progress_bar(range(len(pairs)), progress=progress, desc="cross-validation"):
                 while queue and len(running) < workers:  # at most `workers` folds in flight
                     k = queue.pop(0)
                     running[pool.submit(_run_fold, *(_in_memory(x) for x in task(k)))] = k
@@ -277,11 +251,21 @@ def cross_validate(
                 results[running.pop(fut)] = _keep(fut.result(), return_estimators)
 
     parts = []
-    for info, (prediction, _, t_fit, t_pred), (_, test) in zip(fold_info, results, pairs):
+    fold_info = []
+    for i, ((prediction, _, t_fit, t_pred, n_val), (train, test)) in enumerate(zip(results, pairs)):
         prediction = prediction.copy()
-        prediction["fold"] = np.full(len(prediction), info["fold"], dtype=np.int64)
-        prediction["_row"] = np.sort(test)
-        info.update(fit_seconds=round(t_fit, 4), predict_seconds=round(t_pred, 4))
+        prediction["fold"] = np.full(len(prediction), i, dtype=np.int64)
+        prediction["_row"] = test
+        fold_info.append(
+            {
+                "fold": i,
+                "n_train": int(train.size),
+                "n_validation": n_val,
+                "n_test": int(test.size),
+                "fit_seconds": round(t_fit, 4),
+                "predict_seconds": round(t_pred, 4),
+            }
+        )
         parts.append(prediction)
     table = vstack(parts, metadata_conflicts="silent")
     order = np.argsort(np.asarray(table["_row"]), kind="stable")
