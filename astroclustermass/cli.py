@@ -28,10 +28,12 @@ import argparse
 import ast
 import json
 import sys
+from argparse import SUPPRESS
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._utils import defaults
 from .exceptions import AstroClusterMassError, InputError
 from .version import __version__
 
@@ -98,6 +100,15 @@ def _output_dir(args: argparse.Namespace) -> Path:
     return out
 
 
+def _given(args: argparse.Namespace, **names: str) -> dict[str, Any]:
+    """``{parameter: value}`` for the options the user gave (``option_dest=parameter``).
+
+    Options declared with ``default=argparse.SUPPRESS`` are absent from
+    ``args`` unless given, so the Python API's own defaults apply otherwise.
+    """
+    return {param: getattr(args, dest) for dest, param in names.items() if hasattr(args, dest)}
+
+
 def _progress(args: argparse.Namespace) -> bool | None:
     return False if getattr(args, "quiet", False) else None
 
@@ -106,9 +117,12 @@ def _progress(args: argparse.Namespace) -> bool | None:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate import MockUniverse
 
-    universe = MockUniverse(args.n_clusters, seed=args.seed, exposure=args.exposure)
+    universe = MockUniverse(args.n_clusters, **_given(args, seed="seed", exposure="exposure"))
     out = universe.write(
-        args.out, n_jobs=args.n_jobs, progress=_progress(args), overwrite=args.overwrite
+        args.out,
+        progress=_progress(args),
+        overwrite=args.overwrite,
+        **_given(args, n_jobs="n_jobs"),
     )
     print(f"wrote {args.n_clusters} clusters to {out or args.out}")
     if args.report:
@@ -121,18 +135,19 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from .sample import ClusterSample
 
+    options = _given(
+        args, bands="bands", npix="npix", aperture="aperture", n_cube="n_cube", n_jobs="n_jobs"
+    )
+    if "bands" in options:
+        options["bands"] = tuple(options["bands"])
     sample = ClusterSample.build(
         args.directory,
-        bands=tuple(args.bands),
-        npix=args.npix,
-        aperture=args.aperture,
         dynamics=not args.no_dynamics,
-        n_cube=args.n_cube,
-        n_jobs=args.n_jobs,
         progress=_progress(args),
         on_error=args.on_error,
         path=args.out,
         overwrite=args.overwrite,
+        **options,
     )
     print(f"wrote {sample!r} to {args.out}")
     return 0
@@ -322,20 +337,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="write a mock universe (event files + catalogues)")
     p.add_argument("--n-clusters", type=int, required=True, help="number of clusters")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=int, default=SUPPRESS, help="random seed (0)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument(
         "--exposure",
         type=_exposure,
-        default="paper",
-        help="exposure in seconds or a preset name (paper, efeds, erass1, erass4)",
+        default=SUPPRESS,
+        help="exposure in seconds or a preset name (paper, efeds, erass1, erass4; paper)",
     )
     p.add_argument(
         "--report",
         action="store_true",
         help="print the calibration report against Ho et al. (2023) Tables 1 and 3",
     )
-    p.add_argument("--n-jobs", type=int, default=2, help="worker processes (2)")
+    p.add_argument("--n-jobs", type=int, default=SUPPRESS, help="worker processes (2)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing directory")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_simulate)
@@ -346,22 +361,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--bands",
         nargs="+",
-        default=["bolometric", "erosita_3"],
-        help="band presets to image (bolometric erosita_3)",
+        default=SUPPRESS,
+        help=f"band presets to image ({' '.join(defaults.BANDS)})",
     )
-    p.add_argument("--npix", type=int, default=128, help="pixels per image side (128)")
     p.add_argument(
-        "--aperture", type=float, default=2.3, help="image half-width in comoving h^-1 Mpc (2.3)"
+        "--npix", type=int, default=SUPPRESS, help=f"pixels per image side ({defaults.NPIX})"
+    )
+    p.add_argument(
+        "--aperture",
+        type=float,
+        default=SUPPRESS,
+        help=f"image half-width in comoving h^-1 Mpc ({defaults.APERTURE})",
     )
     p.add_argument("--no-dynamics", action="store_true", help="skip galaxy cubes and dynamics")
-    p.add_argument("--n-cube", type=int, default=64, help="dynamical cube voxels per side (64)")
+    p.add_argument(
+        "--n-cube",
+        type=int,
+        default=SUPPRESS,
+        help=f"dynamical cube voxels per side ({defaults.N_CUBE})",
+    )
     p.add_argument(
         "--on-error",
         choices=["raise", "skip"],
         default="raise",
         help="what to do with a missing/corrupt event file (raise)",
     )
-    p.add_argument("--n-jobs", type=int, default=2, help="worker processes (2)")
+    p.add_argument("--n-jobs", type=int, default=SUPPRESS, help="worker processes (2)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_build)

@@ -233,3 +233,22 @@ def test_dynamics_command(tmp_path, capsys):
     assert main(args) == 2  # out is not empty
     assert "--overwrite" in capsys.readouterr().err
     assert main([*args[:-1], "--test-fraction", "1.5", "--overwrite"]) == 2
+
+
+def test_cli_passes_only_the_options_a_user_gave(monkeypatch, tmp_path):
+    """Options not given leave the Python API's defaults in charge (one owner per value)."""
+    from astroclustermass.sample import ClusterSample
+
+    seen = {}
+
+    def fake_build(directory, **kwargs):
+        seen.update(kwargs)
+        return "sample"
+
+    monkeypatch.setattr(ClusterSample, "build", staticmethod(fake_build))
+    assert main(["build", str(tmp_path), "--out", str(tmp_path / "s.h5"), "-q"]) == 0
+    for name in ("npix", "aperture", "n_cube", "bands", "n_jobs"):
+        assert name not in seen
+    seen.clear()
+    main(["build", str(tmp_path), "--out", str(tmp_path / "s.h5"), "--npix", "32", "-q"])
+    assert seen["npix"] == 32 and "aperture" not in seen

@@ -584,3 +584,25 @@ def test_fast_ecsv_reader_matches_astropy(tmp_path):
             mask = np.ma.getmaskarray(b[c])
             np.testing.assert_array_equal(np.ma.getmaskarray(a[c]), mask)
             np.testing.assert_array_equal(np.ma.getdata(a[c])[~mask], np.ma.getdata(b[c])[~mask])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"npix": 64.5}, "npix must be a positive integer; got 64.5"),
+        ({"npix": 0}, "npix must be a positive integer"),
+        ({"npix": True}, "npix must be a positive integer"),
+        ({"aperture": -1.0}, "aperture must be a positive finite length"),
+        ({"n_cube": 1}, "n_cube"),
+        ({"n_cube": 16.5}, "n_cube"),
+    ],
+)
+def test_build_refuses_a_bad_grid_before_reading_anything(tmp_path, kwargs, match):
+    """One grid validator: build and bin_events apply the same rule (64.5 is not 64)."""
+    from astroclustermass.images import bin_events
+
+    with pytest.raises(InputError, match=match):
+        ClusterSample.build(tmp_path, **kwargs)
+    if "npix" in kwargs:
+        with pytest.raises(InputError, match=match):
+            bin_events(np.zeros(1), np.zeros(1), npix=kwargs["npix"])

@@ -1,10 +1,17 @@
-"""Private helpers shared by every layer (L0): atomic writes, devices, RNG, progress bars."""
+"""Private helpers shared by every layer (L0): atomic writes, devices, RNG, progress bars,
+input validation and the papers' defaults (`astroclustermass._utils.defaults`)."""
 
 from ._atomic import atomic_directory, atomic_write
 from ._device import resolve_device
 from ._progress import progress_bar
 from ._random import get_rng
-from ._validation import as_finite_array, check_quantity
+from ._validation import (
+    as_finite_array,
+    check_grid,
+    check_quantity,
+    positive_int,
+    positive_length,
+)
 
 __all__ = [
     "atomic_write",
@@ -14,4 +21,7 @@ __all__ = [
     "get_rng",
     "as_finite_array",
     "check_quantity",
+    "check_grid",
+    "positive_int",
+    "positive_length",
 ]

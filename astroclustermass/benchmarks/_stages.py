@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
-from .._utils import atomic_write
+from .._utils import atomic_write, defaults
 from ..exceptions import FileFormatError, InputError
 from ..version import __version__
 
@@ -206,7 +206,7 @@ def _build(
         "source": source_key,
         "bands": list(bands),
         "npix": int(npix),
-        "aperture": 2.3,
+        "aperture": defaults.APERTURE,
         "dynamics": bool(dynamics),
         "version": __version__,
     }
@@ -228,7 +228,7 @@ def _build(
         source,
         bands=tuple(key["bands"]),
         npix=npix,
-        aperture=2.3,
+        aperture=defaults.APERTURE,
         dynamics=key["dynamics"],
         n_jobs=n_jobs,
         progress=progress,

@@ -41,6 +41,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._utils import defaults
 from ..bands import get_bands
 from ..images import bin_many, binning_backend
 
@@ -54,8 +55,8 @@ def make_photons(
     seed: int = 0,
     median: float = 1000.0,
     max_photons: int = 240_000,
-    aperture: float = 2.3,
-    npix: int = 128,
+    aperture: float = defaults.APERTURE,
+    npix: int = defaults.NPIX,
 ):
     """Fake photon lists of ``n_clusters`` clusters: (xs, ys, energies) lists of arrays.
 
@@ -187,8 +188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--n-clusters", type=int, default=2000, help="clusters (2000)")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved timing rounds (5)")
-    parser.add_argument("--npix", type=int, default=128, help="pixels per side (128)")
-    parser.add_argument("--aperture", type=float, default=2.3, help="half-width, h^-1 Mpc (2.3)")
+    parser.add_argument(
+        "--npix", type=int, default=defaults.NPIX, help=f"pixels per side ({defaults.NPIX})"
+    )
+    parser.add_argument(
+        "--aperture",
+        type=float,
+        default=defaults.APERTURE,
+        help=f"half-width, h^-1 Mpc ({defaults.APERTURE})",
+    )
     parser.add_argument("--bands", default="erosita_3", help="band preset (erosita_3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--quiet", action="store_true", help="print nothing")

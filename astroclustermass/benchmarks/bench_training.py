@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._utils import defaults
 from ..estimators.networks import HoCNN, JointCNN, count_parameters
 from ..estimators.training import Trainer
 
@@ -256,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer samples and repeats (<1 min)")
     parser.add_argument("--repeats", type=int, default=None, help="interleaved rounds (7)")
     parser.add_argument("--n-samples", type=int, default=None, help="images per timing (100)")
-    parser.add_argument("--npix", type=int, default=128)
+    parser.add_argument("--npix", type=int, default=defaults.NPIX)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--explore", action="store_true", help="also time single options")
     parser.add_argument("--quiet", action="store_true", help="print nothing")

@@ -39,7 +39,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from .._utils import check_quantity
+from .._utils import check_quantity, defaults
 from .._utils._projection import sky_to_comoving
 from ..exceptions import EmptyInputError, InputError, MissingColumnError, UnitError
 from .kde import kde_on_grid
@@ -58,10 +58,6 @@ MIN_GALAXIES = 4
 
 #: Speed of light in km/s.
 SPEED_OF_LIGHT_KMS = 299792.458
-
-_DEFAULT_APERTURE = 2.3
-_DEFAULT_VMAX = 3785.0
-_DEFAULT_MSTAR_MIN = 10**9.5
 
 
 def _as_float(value: Any, unit: str, name: str) -> float:
@@ -222,10 +218,10 @@ class DynamicalCube:
     def __init__(
         self,
         data: Any,
-        aperture: float | u.Quantity = _DEFAULT_APERTURE,
-        v_max: float | u.Quantity = _DEFAULT_VMAX,
+        aperture: float | u.Quantity = defaults.APERTURE,
+        v_max: float | u.Quantity = defaults.V_MAX,
         n_galaxies: int = 0,
-        bandwidth: float = 0.15,
+        bandwidth: float = defaults.KDE_BANDWIDTH,
     ) -> None:
         arr = np.asarray(data, dtype=np.float32)
         if arr.ndim != 3 or len(set(arr.shape)) != 1:
@@ -274,11 +270,11 @@ class DynamicalCube:
         center: Any = None,
         redshift: float | None = None,
         cosmology: Any = None,
-        n: int = 64,
-        aperture: float | u.Quantity = _DEFAULT_APERTURE,
-        v_max: float | u.Quantity = _DEFAULT_VMAX,
-        bw_method: float | str = 0.15,
-        m_star_min: float | None = _DEFAULT_MSTAR_MIN,
+        n: int = defaults.N_CUBE,
+        aperture: float | u.Quantity = defaults.APERTURE,
+        v_max: float | u.Quantity = defaults.V_MAX,
+        bw_method: float | str = defaults.KDE_BANDWIDTH,
+        m_star_min: float | None = defaults.M_STAR_MIN,
     ) -> DynamicalCube:
         """Estimate the cube from a galaxy table (Ho et al. 2023, Sec. 2.2).
 
@@ -359,10 +355,10 @@ class DynamicalCube:
     @classmethod
     def zeros(
         cls,
-        n: int = 64,
-        aperture: float | u.Quantity = _DEFAULT_APERTURE,
-        v_max: float | u.Quantity = _DEFAULT_VMAX,
-        bandwidth: float = 0.15,
+        n: int = defaults.N_CUBE,
+        aperture: float | u.Quantity = defaults.APERTURE,
+        v_max: float | u.Quantity = defaults.V_MAX,
+        bandwidth: float = defaults.KDE_BANDWIDTH,
     ) -> DynamicalCube:
         """An all-zero cube (the placeholder for clusters with too few galaxies).
 
@@ -478,14 +474,14 @@ def dynamical_observables(
     center: Any = None,
     redshift: float | None = None,
     cosmology: Any = None,
-    r_max: float = 1.25,
-    v_max: float = 2000.0,
+    r_max: float = defaults.R_DYN,
+    v_max: float = defaults.V_DYN,
     sigma_clip: float | None = 3.0,
     maxiters: int = 5,
     method: str = "gapper",
-    aperture: float = _DEFAULT_APERTURE,
-    v_cut: float = _DEFAULT_VMAX,
-    m_star_min: float | None = _DEFAULT_MSTAR_MIN,
+    aperture: float = defaults.APERTURE,
+    v_cut: float = defaults.V_MAX,
+    m_star_min: float | None = defaults.M_STAR_MIN,
 ) -> dict[str, float]:
     """Richness and velocity dispersion of Ho et al. (2023), Sec. 3.
 

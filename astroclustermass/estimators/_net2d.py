@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._utils import defaults
+
 __all__ = [
     "SameConv2d",
     "ConvStack2d",
@@ -226,7 +228,7 @@ class HoCNN(nn.Module):
     def __init__(
         self,
         in_channels: int = 1,
-        npix: int = 128,
+        npix: int = defaults.NPIX,
         conv: Sequence[int] = (24, 10, 24, 10),
         kernels: int | Sequence[int] = (5, 3, 5, 3),
         pools: Sequence[int] = (4, 2),

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._utils import defaults
 from ._net2d import ConvStack2d, DenseHead, _as_tuple, _Stack, keras_init_
 
 __all__ = ["ConvStack3d", "JointCNN"]
@@ -100,8 +101,8 @@ class JointCNN(nn.Module):
     def __init__(
         self,
         in_channels: int = 3,
-        npix: int = 128,
-        cube_size: int = 64,
+        npix: int = defaults.NPIX,
+        cube_size: int = defaults.N_CUBE,
         n_velocity: int | None = None,
         xray_stride: int = 1,
         conv: Sequence[int] = (24, 10, 24, 10),

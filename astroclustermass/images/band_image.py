@@ -34,6 +34,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
+from .._utils import check_grid, defaults, positive_length
 from ..bands import EnergyBands, get_bands
 from ..cosmology import get_cosmology
 from ..exceptions import BandMismatchError, InputError
@@ -62,26 +63,6 @@ __all__ = [
     "inverse_log_scale",
     "core_excision",
 ]
-
-
-def _length(value: Any, name: str, allow_none: bool = False) -> float | None:
-    """A positive float in h⁻¹ Mpc from a number or a length Quantity (Mpc read as h⁻¹ Mpc)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, u.Quantity):
-        try:
-            value = value.to_value(u.Mpc)
-        except u.UnitConversionError as err:
-            from ..exceptions import UnitError
-
-            raise UnitError(f"{name} has unit {value.unit}; expected a length (h^-1 Mpc)") from err
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{name} must be a number (h^-1 Mpc); got {value!r}") from err
-    if not np.isfinite(value) or value <= 0:
-        raise InputError(f"{name} must be a positive finite length in h^-1 Mpc; got {value!r}")
-    return value
 
 
 def _skycoord(center: Any):
@@ -136,7 +117,7 @@ class BandImage:
         self,
         data: Any,
         bands: Any = "bolometric",
-        aperture: Any = 2.3,
+        aperture: Any = defaults.APERTURE,
         redshift: float | None = None,
         center: Any = None,
         cosmology: Any = None,
@@ -167,7 +148,7 @@ class BandImage:
                 f"{self.bands.n_bands}"
             )
         self.data = arr
-        self.aperture = float(_length(aperture, "aperture"))
+        self.aperture = positive_length(aperture, "aperture")
         if redshift is not None:
             redshift = float(redshift)
             if not np.isfinite(redshift) or redshift < 0:
@@ -175,7 +156,7 @@ class BandImage:
         self.redshift = redshift
         self.center = _skycoord(center)
         self.cosmology = get_cosmology(cosmology)
-        self.r500c = _length(r500c, "r500c", allow_none=True)
+        self.r500c = None if r500c is None else positive_length(r500c, "r500c")
 
     # -------------------------------------------------------------- building
     @classmethod
@@ -185,8 +166,8 @@ class BandImage:
         center: Any = None,
         redshift: float | None = None,
         bands: Any = "bolometric",
-        aperture: Any = 2.3,
-        npix: int = 128,
+        aperture: Any = defaults.APERTURE,
+        npix: int = defaults.NPIX,
         cosmology: Any = None,
         r500c: Any = None,
     ) -> BandImage:
@@ -236,7 +217,7 @@ class BandImage:
             if redshift is None:
                 raise InputError("pass redshift=... (the event file has no REDSHIFT keyword)")
         cosmology = get_cosmology(cosmology)
-        aperture = _length(aperture, "aperture")
+        npix, aperture = check_grid(npix, aperture)
         x, y = events.to_comoving(center_sc, redshift, cosmology)
         codes = _band_codes(events._energy, bands).copy() if len(events) else None
         data = bin_events(x, y, codes, bands.n_bands, npix, aperture)

@@ -37,6 +37,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
+from .._utils import check_grid, defaults
 from ..bands import get_bands
 from ..exceptions import AstroClusterMassWarning, InputError
 from . import _kernel_numpy
@@ -74,23 +75,8 @@ def image_edges(npix: int, aperture: float) -> np.ndarray:
     >>> image_edges(4, 2.0).tolist()
     [-2.0, -1.0, 0.0, 1.0, 2.0]
     """
-    npix, aperture = _check_grid(npix, aperture)
+    npix, aperture = check_grid(npix, aperture)
     return np.linspace(-aperture, aperture, npix + 1)
-
-
-def _check_grid(npix: Any, aperture: Any) -> tuple[int, float]:
-    if isinstance(aperture, u.Quantity):
-        aperture = aperture.to_value(u.Mpc)  # h⁻¹ Mpc by convention
-    try:
-        npix_i = int(npix)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"npix must be a positive integer; got {npix!r}") from err
-    if npix_i != npix or npix_i < 1:
-        raise InputError(f"npix must be a positive integer; got {npix!r}")
-    aperture = float(aperture)
-    if not np.isfinite(aperture) or aperture <= 0:
-        raise InputError(f"aperture must be a positive finite half-width; got {aperture!r}")
-    return npix_i, aperture
 
 
 class _Grid:
@@ -160,8 +146,8 @@ def bin_events(
     y: Any,
     band_index: Any = None,
     n_bands: int = 1,
-    npix: int = 128,
-    aperture: float = 2.3,
+    npix: int = defaults.NPIX,
+    aperture: float = defaults.APERTURE,
     *,
     backend: str = "auto",
 ) -> np.ndarray:
@@ -225,8 +211,8 @@ def bin_many(
     ys: Sequence[Any],
     band_indices: Sequence[Any] | None = None,
     n_bands: int = 1,
-    npix: int = 128,
-    aperture: float = 2.3,
+    npix: int = defaults.NPIX,
+    aperture: float = defaults.APERTURE,
     *,
     out: np.ndarray | None = None,
     n_jobs: int | None = 1,
@@ -280,7 +266,7 @@ def bin_many(
     >>> bool((imgs[2, 0] == np.histogram2d(xs[2], ys[2], bins=[edges, edges])[0]).all())
     True
     """
-    npix, aperture = _check_grid(npix, aperture)
+    npix, aperture = check_grid(npix, aperture)
     if backend not in BACKENDS:
         raise InputError(f"backend must be one of {BACKENDS}; got {backend!r}")
     if energies is not None:

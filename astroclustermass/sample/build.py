@@ -25,7 +25,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import MaskedColumn, Table
 
-from .._utils import progress_bar
+from .._utils import check_grid, defaults, positive_int, progress_bar
 from .._utils._processes import process_context
 from ..bands import EnergyBands, get_bands
 from ..cosmology import get_cosmology
@@ -42,12 +42,12 @@ _SOURCE_CODES = {"icm": 1, "agn": 2, "background": 3}
 
 # dynamics settings of Ho et al. (2023), recorded in the sample meta
 _DYNAMICS = {
-    "n_cube": 64,
-    "v_max": 3785.0,
-    "bw_method": 0.15,
-    "m_star_min": 10**9.5,
-    "r_max": 1.25,
-    "v_max_small": 2000.0,
+    "n_cube": defaults.N_CUBE,
+    "v_max": defaults.V_MAX,
+    "bw_method": defaults.KDE_BANDWIDTH,
+    "m_star_min": defaults.M_STAR_MIN,
+    "r_max": defaults.R_DYN,
+    "v_max_small": defaults.V_DYN,
     "sigma_clip": 3.0,
     "maxiters": 5,
     "sigma_method": "gapper",
@@ -165,16 +165,6 @@ def _cluster_dynamics(cfg: _Config, task: dict, obs: dict) -> tuple[np.ndarray, 
     return cube.data, None
 
 
-def _check_n_cube(n_cube: Any) -> int:
-    try:
-        n = int(n_cube)
-    except (TypeError, ValueError):
-        n = -1
-    if n != n_cube or n < 2:
-        raise InputError(f"n_cube must be an integer >= 2 (voxels per cube side); got {n_cube!r}")
-    return n
-
-
 def _mp_context() -> Any:
     return process_context()
 
@@ -285,7 +275,7 @@ def build_sample(
     sources,
     path,
     overwrite,
-    n_cube=64,
+    n_cube=defaults.N_CUBE,
 ):
     """Implementation of `ClusterSample.build`."""
     from .._utils import atomic_write
@@ -299,11 +289,8 @@ def build_sample(
     bad_src = [s for s in sources if s not in _SOURCE_CODES]
     if bad_src:
         raise InputError(f"unknown source(s) {bad_src}; use {tuple(_SOURCE_CODES)}")
-    if hasattr(aperture, "to_value"):
-        aperture = aperture.to_value(u.Mpc)
-    aperture, npix = float(aperture), int(npix)
-    if not (aperture > 0 and npix > 0):
-        raise InputError(f"aperture and npix must be positive; got {aperture}, {npix}")
+    npix, aperture = check_grid(npix, aperture)
+    n_cube = positive_int(n_cube, "n_cube (voxels per cube side)", minimum=2)
     band_sets = resolve_band_sets(bands)
     bolo = get_bands("bolometric")
     main = next((k for k, b in enumerate(band_sets) if b.name == "bolometric" or b == bolo), 0)
@@ -312,7 +299,7 @@ def build_sample(
     n = len(cat)
     groups = galaxy_groups(directory, galaxies, cat) if dynamics else None
     cfg = _Config(band_sets, main, npix, aperture, cosmo, tuple(sources), groups is not None)
-    cfg.dyn["n_cube"] = _check_n_cube(n_cube)
+    cfg.dyn["n_cube"] = n_cube
     ra = column_values(cat, "ra", "deg", directory / catalog)
     dec = column_values(cat, "dec", "deg", directory / catalog)
     z = column_values(cat, "redshift", None, directory / catalog)

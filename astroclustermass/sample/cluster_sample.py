@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
+from .._utils import defaults
 from ..bands import EnergyBands
 from ..cosmology import get_cosmology
 from ..exceptions import InputError
@@ -81,7 +82,7 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
         cubes: Any = None,
         observables: Any = None,
         npix: int | None = None,
-        aperture: float = 2.3,
+        aperture: float = defaults.APERTURE,
         cosmology: Any = None,
         meta: dict | None = None,
     ) -> None:
@@ -111,7 +112,7 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
         cubes: Any = None,
         observables: Any = None,
         npix: int | None = None,
-        aperture: float = 2.3,
+        aperture: float = defaults.APERTURE,
         cosmology: Any = None,
         source_images: Mapping[str, Mapping[str, Any]] | None = None,
         meta: dict | None = None,
@@ -171,9 +172,9 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
     def build(
         cls,
         directory: str | os.PathLike,
-        bands: Any = ("bolometric", "erosita_3"),
-        npix: int = 128,
-        aperture: float = 2.3,
+        bands: Any = defaults.BANDS,
+        npix: int = defaults.NPIX,
+        aperture: float = defaults.APERTURE,
         dynamics: bool = True,
         cosmology: Any = None,
         n_jobs: int = 2,
@@ -184,7 +185,7 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
         sources: tuple[str, ...] = ("icm", "agn"),
         path: str | os.PathLike | None = None,
         overwrite: bool = False,
-        n_cube: int = 64,
+        n_cube: int = defaults.N_CUBE,
     ) -> ClusterSample:
         """Build a sample from a directory of event files and a catalogue.
 
@@ -442,9 +443,9 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
         return DynamicalCube(
             data,
             aperture=self.aperture,
-            v_max=build.get("v_max", 3785.0),
+            v_max=build.get("v_max", defaults.V_MAX),
             n_galaxies=n_gal,
-            bandwidth=build.get("bw_method", 0.15),
+            bandwidth=build.get("bw_method", defaults.KDE_BANDWIDTH),
         )
 
     @property

@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .._utils import defaults
 from ..exceptions import InputError, UnknownNameError
 
 __all__ = [
@@ -323,7 +324,7 @@ class MockConfig:
     energy_min: float = 0.2
     energy_max: float = 12.0
     field_min_halfwidth_deg: float = 0.5
-    aperture: float = 2.3
+    aperture: float = defaults.APERTURE
     # --- AGN (agn.py)
     cluster_agn_rate: float = 3.0
     cluster_agn_slope: float = 0.8
@@ -357,12 +358,12 @@ class MockConfig:
     sigma_ln_vel_los: float = 0.10
     velocity_bias: float = 1.0
     field_velocity: float = 300.0
-    m_star_min: float = 10**9.5
+    m_star_min: float = defaults.M_STAR_MIN
     smf_mchar: float = 10**10.8
     smf_alpha_members: float = -1.1
     smf_alpha_field: float = -1.3
-    cylinder_radius: float = 2.3
-    cylinder_velocity: float = 3785.0
+    cylinder_radius: float = defaults.APERTURE
+    cylinder_velocity: float = defaults.V_MAX
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

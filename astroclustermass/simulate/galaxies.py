@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._utils import defaults
 from ..cosmology import efunc
 from .config import MockConfig
 
@@ -210,7 +211,7 @@ def draw_galaxies(halos: dict, config: MockConfig, rng, cosmology=None) -> dict:
     }
 
 
-def sigma_v_true(galaxies: dict, n_clusters: int, radius: float = 2.3) -> np.ndarray:
+def sigma_v_true(galaxies: dict, n_clusters: int, radius: float = defaults.APERTURE) -> np.ndarray:
     """Per-cluster std (ddof = 1) of v_los of galaxies with 3D r < ``radius``.
 
     This is the σ_v,1D,true of the reference code (3D r < 2.3 h⁻¹ Mpc; the

@@ -36,7 +36,7 @@ from astropy.io import fits
 from astropy.stats import sigma_clip
 from astropy.table import Table
 
-from .._utils import progress_bar
+from .._utils import defaults, progress_bar
 from ..cosmology import cosmology_from_dict, get_cosmology, transverse_comoving_distance_h
 from ..exceptions import FileFormatError, MissingColumnError
 from .instrument import sky_to_tangent
@@ -67,11 +67,11 @@ def clipped_std(v: np.ndarray, sigma: float = 3.0, maxiters: int = 5) -> float:
 def galaxy_observables(
     galaxies: Table,
     ids: np.ndarray,
-    aperture: float = 2.3,
-    v_cut: float = 3785.0,
-    m_star_min: float = 10**9.5,
-    r_dyn: float = 1.25,
-    v_dyn: float = 2000.0,
+    aperture: float = defaults.APERTURE,
+    v_cut: float = defaults.V_MAX,
+    m_star_min: float = defaults.M_STAR_MIN,
+    r_dyn: float = defaults.R_DYN,
+    v_dyn: float = defaults.V_DYN,
 ) -> dict:
     """Richness (full and clipped small cylinder) and clipped σ_v,1D per cluster id.
 
@@ -135,7 +135,7 @@ def photon_observables(
     r500c: float | None = None,
     ra: float | None = None,
     dec: float | None = None,
-    aperture: float = 2.3,
+    aperture: float = defaults.APERTURE,
     band: tuple[float, float] = (0.5, 10.0),
     r500_factor: float = 1.0,
     cosmology=None,

@@ -28,7 +28,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from .._utils import atomic_directory, progress_bar
+from .._utils import atomic_directory, defaults, progress_bar
 from .._utils._processes import process_context
 from ..cosmology import cosmology_from_dict, cosmology_to_dict, get_cosmology
 from ..exceptions import InputError
@@ -192,7 +192,7 @@ class MockUniverse:
             "L_X": "rest-frame 0.5-2 keV luminosity within R500c",
             "M_gas": "gas mass within R500c in h^-1 Msun",
             "M_star": "stellar mass within R500c in h^-1 Msun",
-            "sigma_v_true": "std of v_los of galaxies with 3D r < 2.3 h^-1 Mpc",
+            "sigma_v_true": f"std of v_los of galaxies with 3D r < {defaults.APERTURE} h^-1 Mpc",
             "snapshot": "Magneticum-like snapshot number of the redshift",
         }
         for k, v in desc.items():
