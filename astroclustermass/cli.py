@@ -68,17 +68,12 @@ def _parse_params(items: Sequence[str] | None) -> dict[str, Any]:
 
 
 def _folds(text: str) -> str | int:
-    if text == "octant":
-        return text
+    from .sample.folds import parse_fold_spec
+
     try:
-        k = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--folds must be 'octant' or an integer >= 2; got {text!r}"
-        ) from None
-    if k < 2:
-        raise argparse.ArgumentTypeError(f"--folds needs at least 2 folds; got {k}")
-    return k
+        return parse_fold_spec(text)
+    except InputError as err:
+        raise argparse.ArgumentTypeError(f"--{err}") from None
 
 
 def _exposure(text: str) -> float | str:
@@ -464,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="quick: minutes on a laptop CPU (default); paper: Ho et al. settings",
     )
     p.add_argument("--estimators", nargs="+", help="estimators to cross-validate (preset's list)")
-    p.add_argument("--folds", type=_folds, help="'octant' or a number of random folds")
+    p.add_argument("--folds", type=_folds, help="'octant', 'kfold' or a number of random folds")
     p.add_argument("--npix", type=int, help="pixels per image side (preset's value)")
     p.add_argument("--epochs", type=int, help="maximum training epochs (preset's value)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:n] (auto)")

@@ -219,9 +219,31 @@ def test_bad_folds_are_rejected(sample):
         resolve_folds(sample, [(idx, idx[:60]), (idx[:60], idx[60:])])
     with pytest.raises(InputError, match="more than one"):
         resolve_folds(sample, [(idx[70:], idx[:70]), (idx[:60], idx[60:])])
-    with pytest.raises(InputError, match="k >= 2"):
+    with pytest.raises(InputError, match="an integer >= 2"):
         resolve_folds(sample, 1)
     with pytest.raises(InputError, match="octant"):
         resolve_folds(sample, "quadrant")
     with pytest.raises(InputError, match="only with an estimator name"):
         cross_validate(SpyEstimator(), sample, folds=3, offset=1.0)
+
+
+def test_one_fold_parser_for_api_cli_and_benchmark(sample):
+    """cross_validate, the CLI's --folds and the benchmark read fold specs the same way."""
+    import argparse
+
+    from astroclustermass.benchmarks._stages import _resolve_folds
+    from astroclustermass.cli import _folds
+    from astroclustermass.sample.folds import parse_fold_spec
+
+    for text, expected in (("octant", "octant"), ("kfold", 10), ("4", 4)):
+        assert parse_fold_spec(text) == _folds(text) == expected
+        assert _resolve_folds(text, sample, True, []) == expected
+    for bad in ("1", "quadrant", "0"):
+        with pytest.raises(InputError, match="folds must be"):
+            parse_fold_spec(bad)
+        with pytest.raises(argparse.ArgumentTypeError, match="--folds must be"):
+            _folds(bad)
+        with pytest.raises(InputError, match="folds must be"):
+            _resolve_folds(bad, sample, True, [])
+        with pytest.raises(InputError, match="folds must be"):
+            cross_validate("power_law", sample, folds=bad)

@@ -310,6 +310,9 @@ def _cross_validate(
 
 
 def _resolve_folds(folds: Any, sample: Any, explicit: bool, notes: list[str]) -> Any:
+    from ..sample.folds import parse_fold_spec
+
+    folds = parse_fold_spec(folds)
     if folds == "octant":
         cat = sample.catalog
         if not all(c in cat.colnames for c in ("x", "y", "z")):
@@ -324,7 +327,4 @@ def _resolve_folds(folds: Any, sample: Any, explicit: bool, notes: list[str]) ->
             )
             return 8
         return "octant"
-    k = int(folds)
-    if k < 2:
-        raise InputError(f"folds must be 'octant' or an integer >= 2; got {folds!r}")
-    return k
+    return folds

@@ -21,6 +21,7 @@ from astropy.table import vstack
 from .._utils import progress_bar
 from ..estimators import MassEstimator, MassPrediction, clone
 from ..exceptions import AstroClusterMassWarning, InputError
+from ..sample.folds import parse_fold_spec
 
 __all__ = ["cross_validate", "resolve_folds"]
 
@@ -34,6 +35,7 @@ def resolve_folds(
     ----------
     sample : `~astroclustermass.ClusterSample`
     folds : 'octant', 'kfold', int, or list of (train, test)
+        As `~astroclustermass.sample.folds.parse_fold_spec` reads it:
         ``'octant'``: one fold per octant of the simulation box
         (``sample.folds('octant')``); an int ``k`` (or ``'kfold'``, k = 10):
         seeded random k-fold; a list: explicit index pairs.
@@ -61,23 +63,15 @@ def resolve_folds(
     [[0, 1], [2, 3]]
     """
     n = len(sample)
-    if isinstance(folds, str):
-        if folds == "octant":
-            pairs = sample.folds(kind="octant")
-        elif folds == "kfold":
-            pairs = sample.folds(kind="kfold", k=10, seed=seed)
-        else:
-            raise InputError(
-                f"folds must be 'octant', 'kfold', an int or index pairs; got {folds!r}"
-            )
-    elif isinstance(folds, int | np.integer) and not isinstance(folds, bool):
-        if folds < 2:
-            raise InputError(f"k-fold cross-validation needs k >= 2; got {folds}")
-        if folds > n:
-            raise InputError(f"cannot make {folds} folds from {n} clusters")
-        pairs = sample.folds(kind="kfold", k=int(folds), seed=seed)
+    spec = parse_fold_spec(folds)
+    if spec == "octant":
+        pairs = sample.folds(kind="octant")
+    elif isinstance(spec, int):
+        if spec > n:
+            raise InputError(f"cannot make {spec} folds from {n} clusters")
+        pairs = sample.folds(kind="kfold", k=spec, seed=seed)
     else:
-        pairs = list(folds)
+        pairs = spec
     out = []
     seen = np.zeros(n, dtype=np.int64)
     for i, pair in enumerate(pairs):
@@ -118,11 +112,10 @@ def _keep(result: tuple, keep_estimator: bool) -> tuple:
 
 
 def _describe_folds(folds: Any) -> str:
-    if isinstance(folds, str):
-        return "kfold(10)" if folds == "kfold" else folds
-    if isinstance(folds, int | np.integer):
-        return f"kfold({int(folds)})"
-    return "custom"
+    spec = parse_fold_spec(folds)
+    if isinstance(spec, int):
+        return f"kfold({spec})"
+    return spec if isinstance(spec, str) else "custom"
 
 
 def _run_fold(

@@ -15,11 +15,69 @@ import numpy as np
 from .._utils import get_rng
 from ..exceptions import InputError, MissingColumnError
 
-__all__ = ["DEFAULT_BOX_SIZE", "octant_index", "make_folds"]
+__all__ = ["DEFAULT_BOX_SIZE", "DEFAULT_K", "octant_index", "make_folds", "parse_fold_spec"]
 
 #: Side of the Magneticum Box2/hr volume in comoving h⁻¹ Mpc (used when the
 #: catalogue meta has no ``box_size``).
 DEFAULT_BOX_SIZE = 352.0
+
+#: Number of random folds of ``'kfold'``.
+DEFAULT_K = 10
+
+
+def parse_fold_spec(spec: Any) -> str | int | list:
+    """The one parser of fold specifications (Python API, CLI and benchmark).
+
+    Parameters
+    ----------
+    spec : 'octant', 'kfold', int, str of an int, or sequence of (train, test)
+        ``'octant'``: the 8 octants of the simulation box; ``'kfold'``:
+        `DEFAULT_K` random folds; an int ``k >= 2`` (or its text, as the
+        command line gives it): k random folds; a sequence: explicit index
+        pairs, returned as a list (checked by
+        `~astroclustermass.evaluation.resolve_folds`).
+
+    Returns
+    -------
+    'octant', int or list
+
+    Raises
+    ------
+    InputError
+        Any other value, or fewer than 2 folds.
+
+    Examples
+    --------
+    >>> parse_fold_spec("octant"), parse_fold_spec("kfold"), parse_fold_spec("5")
+    ('octant', 10, 5)
+    >>> parse_fold_spec(1)
+    Traceback (most recent call last):
+    ...
+    astroclustermass.exceptions.InputError: folds must be 'octant', 'kfold', an integer >= 2 or (train, test) index pairs; got 1
+    """
+    message = (
+        "folds must be 'octant', 'kfold', an integer >= 2 or (train, test) index pairs; "
+        f"got {spec!r}"
+    )
+    if isinstance(spec, str):
+        if spec == "octant":
+            return spec
+        if spec == "kfold":
+            return DEFAULT_K
+        try:
+            spec = int(spec)
+        except ValueError:
+            raise InputError(message) from None
+    if isinstance(spec, bool | np.bool_):
+        raise InputError(message)
+    if isinstance(spec, int | np.integer):
+        if spec < 2:
+            raise InputError(message)
+        return int(spec)
+    try:
+        return list(spec)
+    except TypeError:
+        raise InputError(message) from None
 
 
 def _box_size(meta: dict) -> float:
@@ -116,7 +174,7 @@ def make_folds(
             (everything[octant != o], everything[octant == o]) for o in np.unique(octant).tolist()
         ]
     if kind == "kfold":
-        k = 10 if k is None else int(k)
+        k = DEFAULT_K if k is None else int(k)
         if not 2 <= k <= n:
             raise InputError(f"k must be between 2 and the sample size {n}; got {k}")
         perm = get_rng(seed).permutation(n)
