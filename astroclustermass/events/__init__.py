@@ -7,16 +7,15 @@ Examples
 'icm'
 """
 
-from .event_list import (
+from .event_list import EventList, read_events
+from .fits import FORMATS
+from .sources import (
     SOURCE_AGN,
     SOURCE_BACKGROUND,
     SOURCE_ICM,
+    SOURCE_LABELS,
     SOURCE_UNKNOWN,
-    EventList,
-    read_events,
 )
-from .fits import FORMATS
-from .selection import SOURCE_LABELS
 
 __all__ = [
     "EventList",

@@ -35,40 +35,27 @@ import numpy as np
 
 from .._utils._projection import _center_deg, sky_to_comoving
 from ..exceptions import EmptyInputError, InputError, MissingColumnError, UnitError
-from .fits import FORMATS, META_KEYWORDS, read_event_file, write_event_file
-from .selection import SOURCE_LABELS, selection_mask
+from .fits import META_KEYWORDS, read_event_file, write_event_file
+from .selection import selection_mask
+from .sources import (
+    DEFAULT_SRC_ID,
+    SOURCE_CODES,
+    SOURCE_LABELS,
+)
 
-__all__ = [
-    "EventList",
-    "read_events",
-    "SOURCE_UNKNOWN",
-    "SOURCE_ICM",
-    "SOURCE_AGN",
-    "SOURCE_BACKGROUND",
-    "SOURCE_LABELS",
-    "FORMATS",
-]
-
-SOURCE_UNKNOWN = 0
-SOURCE_ICM = 1
-SOURCE_AGN = 2
-SOURCE_BACKGROUND = 3
-#: label of each source code (index = code): ('unknown', 'icm', 'agn', 'background')
-_LABEL_CODE = {label: code for code, label in enumerate(SOURCE_LABELS)}
-#: SRC_ID written for events that carry a label but no simulator SRC_ID
-_DEFAULT_SRC_ID = {SOURCE_UNKNOWN: 0, SOURCE_ICM: 1, SOURCE_AGN: 2, SOURCE_BACKGROUND: -1}
+__all__ = ["EventList", "read_events"]
 
 
 def _codes_from_map(src_id: np.ndarray, source_map: dict, where: str) -> np.ndarray:
     codes = np.zeros(src_id.shape, dtype=np.int8)
     for sid, label in source_map.items():
         key = str(label).lower()
-        if key not in _LABEL_CODE:
+        if key not in SOURCE_CODES:
             raise InputError(
                 f"source_map{where} maps SRC_ID {sid!r} to unknown label {label!r}; use one of "
                 f"{', '.join(SOURCE_LABELS)}"
             )
-        codes[src_id == int(sid)] = _LABEL_CODE[key]
+        codes[src_id == int(sid)] = SOURCE_CODES[key]
     return codes
 
 
@@ -309,7 +296,7 @@ class EventList:
         src_id, source_map = self._src_id, self.meta.get("source_map")
         if self._source is not None:
             if src_id is None:
-                lut = np.array([_DEFAULT_SRC_ID[c] for c in range(4)], dtype=np.int32)
+                lut = np.array([DEFAULT_SRC_ID[c] for c in range(4)], dtype=np.int32)
                 src_id = lut[self._source]
                 source_map = {1: "icm", 2: "agn", -1: "background"}
             elif source_map is None:

@@ -42,6 +42,7 @@ from ..exceptions import (
     UnitError,
     UnknownNameError,
 )
+from .sources import SOURCE_KEYWORDS
 
 __all__ = ["FORMATS", "read_event_file", "write_event_file", "META_KEYWORDS", "EXTRA_COLUMNS"]
 
@@ -66,7 +67,6 @@ META_KEYWORDS = {
 _FLOAT_META = {"exposure", "ra_obj", "dec_obj", "redshift", "mjdref", "tstart", "tstop"}
 #: optional SIXTE columns carried through read -> write unchanged
 EXTRA_COLUMNS = ("FRAME", "PHA", "RAWX", "RAWY", "PH_ID")
-_SOURCE_KEYWORDS = {"icm": "SRCICM", "agn": "SRCAGN", "background": "SRCBKG"}
 
 _TFORM = re.compile(r"^\s*(\d*)\s*([LXBIJKAEDCMPQ])")
 _CODES = {
@@ -413,7 +413,7 @@ def _int_column(table: _Table, name: str) -> np.ndarray:
 
 def _parse_source_map(header: dict, path: Path) -> dict[int, str] | None:
     mapping: dict[int, str] = {}
-    for label, key in _SOURCE_KEYWORDS.items():
+    for label, key in SOURCE_KEYWORDS.items():
         value = header.get(key)
         if value is None:
             continue
@@ -572,7 +572,7 @@ def write_event_file(
         for header in (primary.header, events.header):
             header[kw] = _header_value(value)
     if source_map:
-        for label, key in _SOURCE_KEYWORDS.items():
+        for label, key in SOURCE_KEYWORDS.items():
             ids = sorted(i for i, lab in source_map.items() if lab == label)
             if ids:
                 events.header[key] = (",".join(str(i) for i in ids), f"SRC_ID values of {label}")

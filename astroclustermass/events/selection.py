@@ -10,11 +10,9 @@ import numpy as np
 from .._utils._projection import _center_deg
 from ..bands import EnergyBands, get_bands
 from ..exceptions import InputError, UnitError
+from .sources import source_codes_of
 
-__all__ = ["selection_mask", "separation_deg", "source_codes_of"]
-
-SOURCE_LABELS = ("unknown", "icm", "agn", "background")
-_LABEL_CODE = {label: code for code, label in enumerate(SOURCE_LABELS)}
+__all__ = ["selection_mask", "separation_deg"]
 
 
 def _as_angle(value: Any, name: str) -> float:
@@ -41,26 +39,6 @@ def separation_deg(ra, dec, ra0: float, dec0: float) -> np.ndarray:
     ra0, dec0 = np.radians(ra0), np.radians(dec0)
     h = np.sin((dec - dec0) / 2) ** 2 + np.cos(dec) * np.cos(dec0) * np.sin((ra - ra0) / 2) ** 2
     return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
-
-
-def source_codes_of(source: Any) -> list[int]:
-    """Source codes from labels ('icm', ...), codes, or a list of either.
-
-    Examples
-    --------
-    >>> source_codes_of(["agn", 3])
-    [2, 3]
-    """
-    items = [source] if isinstance(source, (str, int, np.integer)) else list(source)
-    out = []
-    for item in items:
-        if isinstance(item, str):
-            if item.lower() not in _LABEL_CODE:
-                raise InputError(f"unknown source label {item!r}; use {SOURCE_LABELS}")
-            out.append(_LABEL_CODE[item.lower()])
-        else:
-            out.append(int(item))
-    return out
 
 
 def _energy_interval(energy: Any) -> tuple[float, float]:

@@ -10,6 +10,7 @@ import numpy as np
 from astropy.table import Table
 
 from ..bands import EnergyBands, get_bands
+from ..events.sources import LABELLED_SOURCES
 from ..exceptions import BandMismatchError, InputError, UnknownNameError
 from .hdf5 import LazyArray
 
@@ -23,7 +24,7 @@ __all__ = [
 ]
 
 #: Per-source image kinds, named as the event source labels.
-SOURCES = ("icm", "agn", "background")
+SOURCES = LABELLED_SOURCES
 
 
 def json_default(obj: Any) -> Any:

@@ -29,6 +29,7 @@ from .._utils import check_grid, defaults, positive_int, progress_bar
 from .._utils._processes import process_context
 from ..bands import EnergyBands, get_bands
 from ..cosmology import get_cosmology
+from ..events.sources import LABELLED_SOURCES, SOURCE_CODES
 from ..exceptions import (
     AstroClusterMassWarning,
     FileFormatError,
@@ -38,7 +39,6 @@ from .catalog import column_values, galaxy_groups, read_catalog, resolve_band_se
 
 __all__ = ["build_sample"]
 
-_SOURCE_CODES = {"icm": 1, "agn": 2, "background": 3}
 
 # dynamics settings of Ho et al. (2023), recorded in the sample meta
 _DYNAMICS = {
@@ -93,7 +93,7 @@ def _process_cluster(cfg: _Config, task: dict) -> dict:
         per_source = {}
         if labels is not None:
             for src in cfg.sources:
-                m = labels == _SOURCE_CODES[src]
+                m = labels == SOURCE_CODES[src]
                 per_source[src] = bin_events(x[m], y[m], bi[m], *args)
         out["source_images"].append(per_source)
     obs: dict[str, Any] = {"n_phot": int(out["images"][cfg.main].sum())}
@@ -286,9 +286,9 @@ def build_sample(
         raise FileFormatError(f"data directory {directory} does not exist")
     if on_error not in ("raise", "skip"):
         raise InputError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
-    bad_src = [s for s in sources if s not in _SOURCE_CODES]
+    bad_src = [s for s in sources if s not in LABELLED_SOURCES]
     if bad_src:
-        raise InputError(f"unknown source(s) {bad_src}; use {tuple(_SOURCE_CODES)}")
+        raise InputError(f"unknown source(s) {bad_src}; use {LABELLED_SOURCES}")
     npix, aperture = check_grid(npix, aperture)
     n_cube = positive_int(n_cube, "n_cube (voxels per cube side)", minimum=2)
     band_sets = resolve_band_sets(bands)
