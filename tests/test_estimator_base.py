@@ -217,3 +217,38 @@ def test_config_values_round_trip_through_json(tmp_path):
     assert back["checkpoint_dir"] == str(tmp_path / "ckpt")
     with pytest.raises(TypeError, match="cannot store"):
         to_jsonable({"f": object()})
+
+
+def test_band_mismatch_has_one_message_wherever_it_is_found():
+    """Sample look-up, estimator input check and CNN image access share one check."""
+    from astroclustermass.estimators._cnn_base import sample_images
+    from astroclustermass.exceptions import BandMismatchError
+    from astroclustermass.testing import make_tiny_sample
+
+    s = make_tiny_sample(n=8, bands=("bolometric",))
+    messages = []
+    for call in (
+        lambda: s.images("erosita_3"),
+        lambda: sample_images(s, "erosita_3"),
+        lambda: MassEstimator.from_name("multiband_cnn", max_epochs=1).fit(s),
+    ):
+        with pytest.raises(BandMismatchError) as info:
+            call()
+        messages.append(str(info.value))
+    tail = "has no images in the bands erosita_3 (0.5-1.2 keV, 1.2-2 keV, 2-7 keV); it has"
+    assert all(tail in m and "Rebuild the sample" in m for m in messages), messages
+    assert "the training sample of MultiBandCNN" in messages[2]
+
+
+def test_torch_estimator_bands_are_fixed_at_fit():
+    """``bands_`` is resolved once at fit; predict keeps using it after set_params."""
+    from astroclustermass.bands import get_bands
+    from astroclustermass.testing import make_tiny_sample
+
+    s = make_tiny_sample(n=24, bands=("bolometric", "erosita_3"), npix=16)
+    est = MassEstimator.from_name("single_band_cnn", max_epochs=1, batch_size=8)
+    est.fit(s, progress=False)
+    assert est.bands_ == get_bands("bolometric")
+    before = est.predict(s)["log10_m500c"]
+    est.set_params(bands="erosita_3")
+    np.testing.assert_array_equal(est.predict(s)["log10_m500c"], before)

@@ -29,7 +29,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..bands import get_bands
-from ..exceptions import BandMismatchError, InputError, ModelFileError
+from ..exceptions import InputError, ModelFileError
+from ..sample.arrays import match_band_set
 from ._params import Interval, Options
 from ._torch_base import TorchMassEstimator
 from .base import InputSpec, check_is_fitted
@@ -107,13 +108,7 @@ def sample_images(sample: Any, bands: Any) -> np.ndarray:
     (1, 1, 4, 4)
     """
     bands = get_bands(bands)
-    band_sets = getattr(sample, "band_sets", None) or {}
-    if not any(value == bands for value in band_sets.values()):
-        have = ", ".join(f"{k} {v.labels}" for k, v in band_sets.items()) or "none"
-        raise BandMismatchError(
-            f"the sample has no images in the bands {bands.name} {bands.labels} (it has: "
-            f"{have}); rebuild it with ClusterSample.build(..., bands=[{bands.name!r}, ...])"
-        )
+    match_band_set(getattr(sample, "band_sets", None) or {}, bands)
     return np.asarray(sample.images(bands))
 
 
@@ -296,7 +291,7 @@ class ImageCNNEstimator(TorchMassEstimator):
 
     def input_spec(self) -> InputSpec:
         """Images in ``bands`` and the redshift (for Eq. 1)."""
-        return InputSpec(bands=[self.bands], redshift=True)
+        return InputSpec(bands=[self._bands], redshift=True)
 
     def _build_network(self, input_shapes: dict[str, tuple]):
         """The network for inputs of these shapes (default: `HoCNN`)."""
@@ -310,7 +305,7 @@ class ImageCNNEstimator(TorchMassEstimator):
 
     def _make_inputs(self, sample: Any, fit: bool) -> dict[str, np.ndarray]:
         """Network inputs of ``sample``; ``fit=True`` fits the transforms first."""
-        raw = sample_images(sample, self.bands)
+        raw = sample_images(sample, self._bands)
         images = raw.astype(np.float32)  # float32 throughout: 4 bytes per pixel
         z = np.asarray(sample.catalog["redshift"], dtype=float)
         if fit:

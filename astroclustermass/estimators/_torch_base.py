@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..bands import EnergyBands, get_bands
 from ..exceptions import InputError
 from .base import MassEstimator
 
@@ -55,7 +56,10 @@ def split_validation(
 class TorchMassEstimator(MassEstimator):
     """Base class of estimators trained with torch: adds ``resume=`` to `fit`.
 
-    Subclasses implement ``_fit(sample, validation, *, progress, resume)``.
+    Subclasses have a ``bands`` hyper-parameter, resolved once at `fit` into
+    the fitted attribute ``bands_`` (an `~astroclustermass.bands.EnergyBands`)
+    that every later check and prediction uses, and implement
+    ``_fit(sample, validation, *, progress, resume)``.
 
     Examples
     --------
@@ -93,7 +97,14 @@ class TorchMassEstimator(MassEstimator):
             ``checkpoint_dir`` (same sample and hyper-parameters); the result
             equals that of an uninterrupted fit.
         """
+        self.bands_ = get_bands(self.bands)  # resolved once; predict uses these
         return self._run_fit(sample, validation, progress=progress, resume=bool(resume))
+
+    @property
+    def _bands(self) -> EnergyBands:
+        """The input bands: ``bands_`` once fitted, else ``bands`` resolved."""
+        fitted = self.__dict__.get("bands_")
+        return fitted if fitted is not None else get_bands(self.bands)
 
     def _split(self, sample: Any, validation: Any) -> tuple[Any, Any]:
         """(train, validation): ``validation`` if given, else a seeded split of ``sample``.

@@ -36,13 +36,13 @@ import numpy as np
 from ..bands import EnergyBands, get_bands
 from ..cosmology import cosmology_to_dict
 from ..exceptions import (
-    BandMismatchError,
     IncompatibleSampleError,
     InputError,
     ModelFileError,
     NotFittedError,
     OutOfRangeWarning,
 )
+from ..sample.arrays import match_band_set
 from ._params import ParamsMixin
 from ._persistence import read_model, write_model
 from .prediction import MassPrediction
@@ -196,14 +196,11 @@ class MassEstimator(ParamsMixin, ABC):
 
             raise EmptyInputError(f"the {role} sample is empty")
         for bands in spec["bands"]:
-            available = getattr(sample, "band_sets", {}) or {}
-            if not any(bands == b for b in available.values()):
-                have = ", ".join(f"{k} {v.labels}" for k, v in available.items()) or "none"
-                raise BandMismatchError(
-                    f"{type(self).__name__} needs images in the bands {bands.name} "
-                    f"{bands.labels}, but the {role} sample has: {have}. Rebuild the sample with "
-                    f"ClusterSample.build(..., bands=[..., {bands.name!r}])"
-                )
+            match_band_set(
+                getattr(sample, "band_sets", {}) or {},
+                bands,
+                who=f"the {role} sample of {type(self).__name__}",
+            )
         if spec["cubes"] and getattr(sample, "cubes", None) is None:
             raise IncompatibleSampleError(
                 f"{type(self).__name__} needs dynamical cubes, but the {role} sample has none; "

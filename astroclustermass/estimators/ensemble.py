@@ -324,11 +324,11 @@ class NLLEnsemble(TorchMassEstimator):
         """``'krippendorf'`` or ``'standard'`` (``pipeline`` with ``'auto'`` resolved)."""
         if self.pipeline != "auto":
             return self.pipeline
-        return "krippendorf" if get_bands(self.bands) == get_bands("krippendorf_10") else "standard"
+        return "krippendorf" if self._bands == get_bands("krippendorf_10") else "standard"
 
     def input_spec(self) -> InputSpec:
         """Images in ``bands`` and the redshift (a network input)."""
-        return InputSpec(bands=[self.bands], redshift=True)
+        return InputSpec(bands=[self._bands], redshift=True)
 
     def _make_member(self, index: int) -> _NLLMember:
         standard = self.resolved_pipeline == "standard"
@@ -377,14 +377,14 @@ class NLLEnsemble(TorchMassEstimator):
         if self.resolved_pipeline == "standard":
             return sample
         pipe = self._pipeline()
-        images = sample_images(sample, self.bands)
+        images = sample_images(sample, self._bands)
         # in chunks, so that the pipeline's float64 temporaries stay small
         step = max(1, _CHUNK_PIXELS // max(1, int(np.prod(images.shape[1:]))))
         parts = [
             np.asarray(pipe.transform(images[start : start + step]), dtype=np.float32)
             for start in range(0, len(images), step)
         ]
-        return _PipelineView(sample, np.concatenate(parts), self.bands)
+        return _PipelineView(sample, np.concatenate(parts), self._bands)
 
     def _fit(
         self,

@@ -149,7 +149,7 @@ class JointCNN(ImageCNNEstimator):
 
     def input_spec(self) -> InputSpec:
         """Images in ``bands``, dynamical cubes and the redshift (for Eq. 1)."""
-        return InputSpec(bands=[self.bands], cubes=True, redshift=True)
+        return InputSpec(bands=[self._bands], cubes=True, redshift=True)
 
     def _build_network(self, input_shapes: dict[str, tuple]) -> Any:
         from .networks import JointCNN as JointNet

@@ -159,8 +159,14 @@ def validate_arrays(
     }
 
 
-def match_band_set(band_sets: Mapping[str, EnergyBands], bands: Any) -> str:
+def match_band_set(
+    band_sets: Mapping[str, EnergyBands], bands: Any, who: str = "this sample"
+) -> str:
     """Name of the band set in ``band_sets`` matching ``bands`` (None: the first).
+
+    The one check of a sample's bands against the bands something needs; its
+    `BandMismatchError` names ``who`` asked, the bands, what the sample has
+    and how to rebuild it.
 
     Examples
     --------
@@ -179,8 +185,10 @@ def match_band_set(band_sets: Mapping[str, EnergyBands], bands: Any) -> str:
     for name, stored in band_sets.items():
         if wanted is not None and stored == wanted:
             return name
-    available = ", ".join(f"{n} ({', '.join(b.labels)})" for n, b in band_sets.items())
+    label = f"{wanted.name} ({', '.join(wanted.labels)})" if wanted is not None else repr(bands)
+    name = wanted.name if wanted is not None else bands
+    available = ", ".join(f"{n} ({', '.join(b.labels)})" for n, b in band_sets.items()) or "none"
     raise BandMismatchError(
-        f"this sample has no images for bands {bands!r}; available band sets: {available}. "
-        "Rebuild the sample with ClusterSample.build(..., bands=[...]) to add them"
+        f"{who} has no images in the bands {label}; it has: {available}. Rebuild the sample "
+        f"with ClusterSample.build(..., bands=[..., {name!r}])"
     )
