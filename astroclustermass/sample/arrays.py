@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,6 @@ from .hdf5 import LazyArray
 
 __all__ = [
     "SOURCES",
-    "json_default",
     "normalise_rows",
     "check_counts",
     "validate_arrays",
@@ -25,24 +23,6 @@ __all__ = [
 
 #: Per-source image kinds, named as the event source labels.
 SOURCES = LABELLED_SOURCES
-
-
-def json_default(obj: Any) -> Any:
-    """``default=`` hook of `json.dumps` for numpy scalars/arrays and paths.
-
-    Examples
-    --------
-    >>> import json, numpy as np
-    >>> json.dumps({"a": np.int64(3)}, default=json_default)
-    '{"a": 3}'
-    """
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
 def normalise_rows(key: Any, n: int) -> Any:

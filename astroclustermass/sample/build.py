@@ -8,7 +8,9 @@ them with `EventList.to_comoving`, bin them with `images.bin_events` for every
 band set (and per source), count ``n_phot``/``n_phot_500c``, and build the
 dynamical cube and scalar dynamics. The main process writes each chunk's rows
 into preallocated arrays or an HDF5 file, so the result does not depend on the
-number of workers or on the order in which chunks finish.
+number of workers or on the order in which chunks finish. Worker processes are
+forked on Linux; where they are spawned (macOS, Windows) scripts must call
+``ClusterSample.build`` from under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ..exceptions import (
     InputError,
 )
 from .catalog import column_values, galaxy_groups, read_catalog, resolve_band_sets
+from .hdf5 import take_rows
 
 __all__ = ["build_sample"]
 
@@ -421,25 +424,26 @@ def build_sample(
             )
             meta["build"]["zero_cube_ids"] = zero
         kept = np.flatnonzero(keep)
-        obs = _observables_table(ids[kept], [obs_rows[i] for i in kept])
-        sample = cls(
-            cat,
-            {b.name: images[k] for k, b in enumerate(band_sets)},
+
+        def rows(arr: Any) -> Any:  # the kept clusters' rows (all of them: no copy)
+            return take_rows(arr, kept) if failed and arr is not None else arr
+
+        return cls(
+            cat[kept],
+            {b.name: rows(images[k]) for k, b in enumerate(band_sets)},
             {b.name: b for b in band_sets},
             source_images={
-                b.name: source_images[k] for k, b in enumerate(band_sets) if source_images[k]
+                b.name: {s: rows(a) for s, a in source_images[k].items()}
+                for k, b in enumerate(band_sets)
+                if source_images[k]
             },
-            cubes=cubes,
-            observables=None,
+            cubes=rows(cubes),
+            observables=_observables_table(ids[kept], [obs_rows[i] for i in kept]),
             npix=npix,
             aperture=aperture,
             cosmology=cosmo,
             meta=meta,
         )
-        if failed:
-            sample = sample[kept]
-        sample._observables = obs
-        return sample
 
     if path is None:
         sink = _MemorySink(n, cfg)
@@ -452,7 +456,7 @@ def build_sample(
 def _build_to_file(cls, path, overwrite, n, cfg, run, finish, atomic_write):
     import h5py
 
-    from .hdf5 import LazyArray, write_header, write_table
+    from .hdf5 import LazyArray, sample_header, write_header, write_table
 
     with atomic_write(path, overwrite=overwrite) as tmp:
         work = tmp.with_name(tmp.name + ".build")
@@ -470,7 +474,7 @@ def _build_to_file(cls, path, overwrite, n, cfg, run, finish, atomic_write):
             sample = finish(sink, lazy, lazy_src, cubes)
             if len(sample) == n:  # nothing skipped: add the tables and header in place
                 with h5py.File(work, "a") as f:
-                    write_header(f, sample._header())
+                    write_header(f, sample_header(sample))
                     write_table(f, "catalog", sample.catalog)
                     write_table(f, "observables", sample.observables)
                 os.replace(work, tmp)

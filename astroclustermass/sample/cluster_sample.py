@@ -1,48 +1,32 @@
 """`ClusterSample`: the catalogue, images, cubes and observables of many clusters (L2).
 
-A `ClusterSample` is what the estimators train and predict on. It is built
-from a directory of event files plus a catalogue (`ClusterSample.build`, the
-layout of ``docs/internals.rst``; `astroclustermass.simulate` writes such
-directories), saved to and lazily loaded from one HDF5 file
-(`ClusterSample.write`, `ClusterSample.read`), indexed like an array, split
-into cross-validation folds (`ClusterSample.folds`) and viewed as a torch
-``Dataset`` (`ClusterSample.to_torch`).
-
-Examples
---------
->>> import numpy as np
->>> from astropy.table import Table
->>> from astroclustermass.sample import ClusterSample
->>> cat = Table({"id": [1, 2, 3], "redshift": [0.1, 0.2, 0.3],
-...              "log10_m500c": [14.0, 14.5, 13.8]})
->>> imgs = np.zeros((3, 1, 8, 8), dtype=np.int32)
->>> sample = ClusterSample.from_arrays(cat, images={"bolometric": imgs})
->>> len(sample), sample.images("bolometric").shape, sample[1:].ids.tolist()
-(3, (3, 1, 8, 8), [2, 3])
+What the estimators train and predict on: built from a directory of event files
+(`ClusterSample.build`), saved to and lazily read from one HDF5 file, indexed
+like an array, split into folds and viewed as a torch ``Dataset``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from astropy.table import Table
 
-from .._utils import defaults
+from .._utils import defaults, positive_length
 from ..bands import EnergyBands
-from ..cosmology import get_cosmology
+from ..cosmology import cosmology_from_dict, get_cosmology
 from ..exceptions import InputError
 from .arrays import SOURCES, match_band_set, normalise_rows, validate_arrays
-from .files import SampleFilesMixin
-from .hdf5 import LazyArray, take_rows
-from .learning import LearningViewsMixin
+from .folds import make_folds
+from .hdf5 import LazyArray, read_hdf5, sample_header, take_rows, write_hdf5
 
 __all__ = ["ClusterSample", "SOURCES"]
 
 
-class ClusterSample(SampleFilesMixin, LearningViewsMixin):
+class ClusterSample:
     """Catalogue, count images, dynamical cubes and scalar observables of clusters.
 
     Build one with `build` (from a directory), `read` (from HDF5) or
@@ -96,9 +80,7 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
         self._cubes = arrays["cubes"]
         self._observables = arrays["observables"]
         self.npix = arrays["npix"]
-        self.aperture = float(
-            aperture.to_value("Mpc") if hasattr(aperture, "to_value") else aperture
-        )
+        self.aperture = positive_length(aperture, "aperture")
         self.cosmology = get_cosmology(cosmology)
         self.meta = dict(meta or {})
 
@@ -242,20 +224,14 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
 
         Notes
         -----
-        In memory, a cluster with the default bands, ICM/AGN images and a 64³
-        cube takes about 1.8 MB, so 3,285 clusters need about 6 GB; pass
-        ``path`` to stream to disk instead (about 0.6 MB per cluster there).
-        The observables are ``n_phot`` (photons of the ``bolometric`` band set,
-        else the first one, inside the image square), ``n_phot_500c`` (the
-        same photons within R500c of the centre, counted from the events; needs
-        catalogue ``r500c``), ``n_phot_icm``/``n_phot_agn`` (with labels),
-        ``n_gal``, ``sigma_v`` and ``n_gal_cylinder`` (with galaxies, see
-        `~astroclustermass.dynamics.dynamical_observables`) and ``exposure``
-        from the event headers. Clusters with fewer than 4 galaxies in the
-        cylinder get an all-zero cube; a warning lists them and
-        ``meta['build']['zero_cube_ids']`` records them. Worker processes
-        are forked on Linux; elsewhere (spawn) call ``build`` from under
-        ``if __name__ == "__main__":`` in scripts.
+        In memory a cluster with the default bands, ICM/AGN images and a 64³
+        cube takes ~1.8 MB; pass ``path`` to stream to disk (~0.6 MB each).
+        Observables: ``n_phot`` (photons of the ``bolometric`` band set, else
+        the first, in the image square), ``n_phot_500c`` (within catalogue
+        ``r500c``), ``n_phot_icm``/``n_phot_agn`` (with labels), ``n_gal``,
+        ``sigma_v``, ``n_gal_cylinder`` (`~astroclustermass.dynamics.dynamical_observables`)
+        and header ``exposure``. Clusters with < 4 galaxies get an all-zero
+        cube, listed in a warning and ``meta['build']['zero_cube_ids']``.
 
         Raises
         ------
@@ -463,6 +439,174 @@ class ClusterSample(SampleFilesMixin, LearningViewsMixin):
                 if values.size:
                     return float(values.min()), float(values.max())
         return None
+
+    # ------------------------------------------------------------------ files
+    @classmethod
+    def read(cls, path: str | os.PathLike, lazy: bool = True) -> ClusterSample:
+        """Read a sample written by `write`.
+
+        Parameters
+        ----------
+        path : path-like
+            The HDF5 file.
+        lazy : bool
+            If True (default) images and cubes stay on disk and are read on
+            access; a subset of a lazy sample reads only its own rows.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.h5"
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1, 0.2]},
+        ...                               images={"bolometric": np.ones((2, 1, 4, 4))})
+        >>> _ = s.write(p)
+        >>> int(ClusterSample.read(p)[1].images().sum())
+        16
+        """
+        data = read_hdf5(path, lazy=lazy)
+        band_sets = {d["name"]: EnergyBands.from_dict(d) for d in data["band_sets"]}
+        return cls(
+            data["catalog"],
+            {name: data["images"][name] for name in band_sets},
+            band_sets,
+            source_images=data["source_images"],
+            cubes=data["cubes"],
+            observables=data["observables"],
+            npix=data["npix"],
+            aperture=data["aperture"],
+            cosmology=cosmology_from_dict(data["cosmology"]),
+            meta=data["meta"],
+        )
+
+    def write(
+        self,
+        path: str | os.PathLike,
+        overwrite: bool = False,
+        compression: str | None = "gzip",
+        compression_level: int | None = None,
+        cube_compression: str | None = "lzf",
+    ) -> Path:
+        """Write the sample to one HDF5 file (atomically).
+
+        Parameters
+        ----------
+        path : path-like
+            Destination.
+        overwrite : bool
+            Replace an existing file (otherwise `FileExistsError`).
+        compression : {'gzip', 'lzf', None}
+            Compression of the count images (gzip level 4 with shuffle by default).
+        compression_level : int, optional
+            gzip level 0–9.
+        cube_compression : {'lzf', 'gzip', None}
+            Compression of the dynamical cubes: lzf with shuffle by default
+            (fast; float densities shrink only ~2× with either). Other HDF5
+            readers than h5py need the lzf plugin; use ``'gzip'`` for portability.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
+        ...                               images={"bolometric": np.ones((1, 1, 4, 4))})
+        >>> s.write(pathlib.Path(tempfile.mkdtemp()) / "s.h5").suffix
+        '.h5'
+        """
+        return write_hdf5(
+            path,
+            header=sample_header(self),
+            catalog=self._catalog,
+            observables=self._observables,
+            images=self._images,
+            source_images=self._source_images,
+            cubes=self._cubes,
+            overwrite=overwrite,
+            compression=compression,
+            compression_level=compression_level,
+            cube_compression=cube_compression,
+        )
+
+    # ------------------------------------------------------------------ learning views
+    def folds(
+        self, kind: str | int = "octant", k: int | None = None, seed: Any = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Cross-validation folds as a list of ``(train_idx, test_idx)`` int arrays.
+
+        Parameters
+        ----------
+        kind : {'octant', 'kfold'} or int
+            ``'octant'``: one fold per non-empty octant of the comoving box
+            (``floor(xyz / (box_size / 2))``, Ho et al. 2023 Sec. 4.1; the box
+            size is ``catalog.meta['box_size']``, default 352 h⁻¹ Mpc, and the
+            catalogue needs ``x``, ``y``, ``z``). ``'kfold'`` or an int: random
+            k-fold.
+        k : int, optional
+            Number of random folds (selects ``'kfold'``; default 10).
+        seed : int or Generator, optional
+            Seed of the random folds.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = ClusterSample.from_arrays({"x": [10.0, 200.0], "y": [5.0, 5.0], "z": [1.0, 1.0]},
+        ...                               images={"bolometric": np.ones((2, 1, 4, 4))})
+        >>> [(tr.tolist(), te.tolist()) for tr, te in s.folds()]
+        [([1], [0]), ([0], [1])]
+        """
+        return make_folds(self._catalog, kind=kind, k=k, seed=seed)
+
+    def to_torch(
+        self,
+        bands: Any = None,
+        transform: Any = None,
+        cubes: bool = False,
+        redshift: bool = False,
+        target: bool = True,
+        preload: bool = True,
+    ):
+        """A `torch.utils.data.Dataset` view of the sample.
+
+        Items are dicts with ``'image'`` (float32 tensor (C, H, W) after
+        ``transform``), ``'cube'`` (float32 (1, n, n, n), when ``cubes``),
+        ``'redshift'`` (float32 scalar, when ``redshift``), ``'target'``
+        (float32 log10_m500c, when ``target``) and ``'index'`` (row number).
+
+        Parameters
+        ----------
+        bands : str or EnergyBands, optional
+            Band set of the images (default: the first).
+        transform : callable, optional
+            ``transform(images, redshift) -> array`` on (N, C, H, W) counts and
+            (N,) redshifts, e.g. a fitted transform pipeline; an object with a
+            ``transform`` method is called the same way.
+        cubes, redshift, target : bool
+            Include those items.
+        preload : bool
+            Transform everything once up front (default); False reads and
+            transforms one cluster per item (for lazy samples too large for memory).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1], "log10_m500c": [14.2]},
+        ...                               images={"bolometric": np.ones((1, 1, 4, 4))})
+        >>> item = s.to_torch()[0]
+        >>> tuple(item["image"].shape), round(float(item["target"]), 2)
+        ((1, 4, 4), 14.2)
+        """
+        from .dataset import make_dataset
+
+        name = self.band_set_name(bands)
+        if cubes and self._cubes is None:
+            raise InputError("cubes=True but this sample has no dynamical cubes")
+        has_z = "redshift" in self._catalog.colnames
+        z = (
+            self.redshift.astype(np.float32)
+            if (redshift or transform is not None or has_z)
+            else None
+        )
+        y = self.log10_m500c.astype(np.float32) if target else None
+        raw_cubes = self._cubes if cubes else None
+        return make_dataset(name, self._images[name], raw_cubes, z, y, transform, redshift, preload)
 
     # ------------------------------------------------------------------ container protocol
     def __len__(self) -> int:

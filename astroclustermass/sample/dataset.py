@@ -41,27 +41,29 @@ def apply_transform(transform: Any, images: np.ndarray, redshift: np.ndarray) ->
 
 
 def make_dataset(
-    sample: Any,
-    bands: Any,
+    band_set: str,
+    raw_images: Any,
+    raw_cubes: Any,
+    z: np.ndarray | None,
+    y: np.ndarray | None,
     transform: Any,
-    cubes: bool,
     redshift: bool,
-    target: bool,
     preload: bool,
 ):
-    """Build the ``torch.utils.data.Dataset``; see `ClusterSample.to_torch`."""
+    """Build the ``torch.utils.data.Dataset``; see `ClusterSample.to_torch`.
+
+    ``raw_images`` (and ``raw_cubes`` when cubes are wanted, else None) may
+    be lazy arrays, read per item unless ``preload``; ``z`` are the float32
+    redshifts (None when neither ``redshift`` nor ``transform`` needs them)
+    and ``y`` the float32 targets (None: no ``'target'`` items).
+    """
     import torch
     from torch.utils.data import Dataset
 
-    name = sample.band_set_name(bands)
-    z = sample.redshift.astype(np.float32) if (redshift or transform is not None) else None
-    if z is None and "redshift" in sample.catalog.colnames:
-        z = sample.redshift.astype(np.float32)
-    y = sample.log10_m500c.astype(np.float32) if target else None
-    if cubes and sample._cubes is None:
-        raise InputError("cubes=True but this sample has no dynamical cubes")
-    raw_images = sample._images[name]
-    raw_cubes = sample._cubes if cubes else None
+    name = band_set
+    n = len(raw_images)
+    cubes = raw_cubes is not None
+    target = y is not None
     if preload:
         images = apply_transform(transform, np.asarray(raw_images), z)
         cube_arr = None if raw_cubes is None else np.asarray(raw_cubes, dtype=np.float32)
@@ -74,13 +76,13 @@ def make_dataset(
         band_set = name
 
         def __len__(self) -> int:
-            return len(sample)
+            return n
 
         def __getitem__(self, i: int) -> dict:
             i = int(i)
-            if not -len(sample) <= i < len(sample):
-                raise IndexError(f"index {i} out of range for {len(sample)} clusters")
-            i %= len(sample)
+            if not -n <= i < n:
+                raise IndexError(f"index {i} out of range for {n} clusters")
+            i %= n
             if images is not None:
                 img = images[i]
             else:

@@ -33,6 +33,7 @@ from ..exceptions import FileFormatError, InputError
 
 __all__ = [
     "LazyArray",
+    "json_default",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "GZIP_LEVEL",
@@ -49,6 +50,24 @@ FORMAT_VERSION = 1
 
 # rows copied per block when writing (bounds memory for lazy sources)
 _WRITE_BLOCK_BYTES = 256 * 2**20
+
+
+def json_default(obj: Any) -> Any:
+    """``default=`` hook of `json.dumps` for numpy scalars/arrays and paths.
+
+    Examples
+    --------
+    >>> import json, numpy as np
+    >>> json.dumps({"a": np.int64(3)}, default=json_default)
+    '{"a": 3}'
+    """
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
 class LazyArray:
@@ -242,16 +261,15 @@ def copy_rows(dst: Any, src: Any) -> None:
 
 
 def sample_header(sample: Any) -> dict:
-    """The root attributes of a sample's file (JSON-safe values)."""
+    """The root attributes of a sample's file (JSON-safe values), from its public API."""
     from ..cosmology import cosmology_to_dict
-    from .arrays import json_default
 
     return {
         "npix": sample.npix,
         "aperture": sample.aperture,
         "n_clusters": len(sample),
         "cosmology": cosmology_to_dict(sample.cosmology),
-        "band_sets": [b.to_dict() for b in sample._band_sets.values()],
+        "band_sets": [b.to_dict() for b in sample.band_sets.values()],
         "meta": json.loads(json.dumps(sample.meta, default=json_default)),
         "sources": list(sample.sources),
     }
@@ -276,40 +294,49 @@ def write_table(f: Any, name: str, table: Any) -> None:
 
 
 def write_hdf5(
-    sample: Any,
     path: str | os.PathLike,
+    *,
+    header: dict,
+    catalog: Any,
+    observables: Any,
+    images: dict[str, Any],
+    source_images: dict[str, dict[str, Any]],
+    cubes: Any,
     overwrite: bool = False,
     compression: str | None = "gzip",
     compression_level: int | None = None,
     cube_compression: str | None = "lzf",
 ) -> Path:
-    """Write ``sample`` to ``path`` atomically; see the module docstring for the layout."""
+    """Write a sample's parts to ``path`` atomically; see the module docstring for the layout.
+
+    ``header`` is `sample_header`'s; ``images``, ``source_images`` and ``cubes``
+    may be numpy arrays or `LazyArray` (copied in blocks, so memory stays bounded).
+    """
     import h5py
 
     from .._utils import atomic_write
 
     path = Path(path)
     with atomic_write(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
-        write_header(f, sample._header())
-        write_table(f, "catalog", sample.catalog)
-        if sample._observables is not None:
-            write_table(f, "observables", sample._observables)
+        write_header(f, header)
+        write_table(f, "catalog", catalog)
+        if observables is not None:
+            write_table(f, "observables", observables)
         grp = f.create_group("images")
-        for name, arr in sample._images.items():
+        for name, arr in images.items():
             copy_rows(
                 create_array(grp, name, arr.shape, np.int32, compression, compression_level), arr
             )
-        if sample._source_images:
+        if source_images:
             sgrp = f.create_group("source_images")
-            for name, per_source in sample._source_images.items():
+            for name, per_source in source_images.items():
                 g = sgrp.create_group(name)
                 for src, arr in per_source.items():
                     copy_rows(
                         create_array(g, src, arr.shape, np.int32, compression, compression_level),
                         arr,
                     )
-        if sample._cubes is not None:
-            cubes = sample._cubes
+        if cubes is not None:
             copy_rows(
                 create_array(
                     f, "cubes", cubes.shape, np.float32, cube_compression, compression_level
