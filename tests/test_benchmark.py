@@ -200,3 +200,22 @@ def test_cli_benchmark(tiny_run, capsys):
     out = capsys.readouterr().out
     assert "| cross-validated | single_band_cnn |" in out and "report:" in out
     assert main(["benchmark", "--data", str(tiny_run.out / "nothing"), "--quiet"]) == 2
+
+
+def test_unknown_estimator_parameter_is_refused_with_a_suggestion(tmp_path):
+    """A typo in estimator_params raises before any work instead of vanishing."""
+    from astroclustermass.benchmarks.pipeline import run_benchmark
+    from astroclustermass.exceptions import InputError, UnknownNameError
+
+    with pytest.raises(InputError, match=r"'n_member' \(did you mean 'n_members'\?\)"):
+        run_benchmark(
+            out=tmp_path / "b",
+            estimators=["nll_ensemble"],
+            estimator_params={"nll_ensemble": {"n_member": 3}},
+            progress=False,
+        )
+    assert not (tmp_path / "b").exists()
+    with pytest.raises(UnknownNameError):
+        run_benchmark(
+            out=tmp_path / "b", estimators=["power_law"], estimator_params={"nll_ensembel": {}}
+        )

@@ -95,12 +95,32 @@ class _Log:
             self.timings[key] = self.timings.get(key, 0.0) + time.perf_counter() - t0
 
 
-def _accepted_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+def _estimator_params(name: str, common: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """``common`` settings the estimator takes, plus every one of its ``own`` parameters.
+
+    The run-wide settings (epochs, device, seed, ...) go only to estimators
+    that have them; a parameter given for this estimator that it does not
+    have raises `InputError` with the closest names, never vanishes.
+    """
+    import difflib
+
     from ..plugins import estimator_registry
 
     cls = estimator_registry().get(name)
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    return {k: v for k, v in params.items() if k in accepted}
+    unknown = sorted(set(own) - accepted)
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, sorted(accepted), n=1)
+            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise InputError(
+            f"estimator_params for {name!r} name unknown parameter(s) {', '.join(hints)}; "
+            f"{cls.__name__} takes: {', '.join(sorted(accepted))}"
+        )
+    out = {k: v for k, v in common.items() if k in accepted}
+    out.update(own)
+    return out
 
 
 def _required_bands(estimators: Sequence[str], params: dict[str, dict]) -> list[str]:

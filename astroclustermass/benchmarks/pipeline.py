@@ -35,10 +35,10 @@ from astropy.table import Table
 
 from ..exceptions import AstroClusterMassWarning, FileFormatError, InputError
 from ._stages import (
-    _accepted_params,
     _build,
     _cross_validate,
     _data_fingerprint,
+    _estimator_params,
     _Log,
     _needs_cubes,
     _pool_cubes,
@@ -232,7 +232,7 @@ def run_benchmark(
     from ..plugins import estimator_registry
 
     registry = estimator_registry()
-    for name in names:
+    for name in [*names, *(estimator_params or {})]:
         registry.get(name)  # unknown names fail now, listing the known ones
     per_est = {k: dict(v) for k, v in cfg["estimator_params"].items()}
     for k, v in (estimator_params or {}).items():
@@ -246,14 +246,13 @@ def run_benchmark(
     }
     params = {}
     for name in names:
-        p = dict(common)
+        run_wide = dict(common)
         if name in _HO_SCHEDULE:
-            p["batch_size"] = int(cfg["batch_size"])
+            run_wide["batch_size"] = int(cfg["batch_size"])
         own = dict(per_est.get(name, {}))
         if explicit_epochs and name not in (estimator_params or {}):
             own.pop("max_epochs", None)  # an explicit epochs= applies to every network
-        p.update(own)
-        params[name] = _accepted_params(name, p)
+        params[name] = _estimator_params(name, run_wide, own)
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
