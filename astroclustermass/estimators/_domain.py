@@ -132,9 +132,11 @@ class DomainModel:
     # ------------------------------------------------------------ features
     def _matrix(self, blocks: dict[str, np.ndarray]) -> np.ndarray:
         cols = []
-        for name in self.blocks_:
-            if name not in blocks:
-                raise ModelFileError(f"domain feature {name!r} is missing for this sample")
+        n = len(next(iter(blocks.values())))
+        for name, width in zip(self.blocks_, self.widths_):
+            if name not in blocks:  # e.g. no exposure column: taken as the training mean
+                cols.append(np.full((n, int(width)), np.nan))
+                continue
             x = np.asarray(blocks[name], dtype=float).reshape(len(blocks[name]), -1)
             if name == EMBEDDING:
                 x = (x - np.asarray(self.pca_mean_)) @ np.asarray(self.pca_components_).T
@@ -178,6 +180,7 @@ class DomainModel:
                     [name] if x.shape[1] == 1 else [f"{name}[{i}]" for i in range(x.shape[1])]
                 )
             cols.append(x)
+        self.widths_ = [int(c.shape[1]) for c in cols]
         if not hasattr(self, "pca_mean_"):
             self.pca_mean_, self.pca_components_ = np.zeros(0), np.zeros((0, 0))
         x = np.nan_to_num(np.concatenate(cols, axis=1))
@@ -238,7 +241,7 @@ class DomainModel:
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe state (small: a few features and components)."""
-        keys = ("blocks_", "names_", "threshold_", "fixed_")
+        keys = ("blocks_", "names_", "threshold_", "fixed_", "widths_")
         out: dict[str, Any] = {k.rstrip("_"): getattr(self, k) for k in keys}
         for key in ("pca_mean_", "pca_components_", "mean_", "scale_", "center_", "precision_"):
             out[key.rstrip("_")] = np.asarray(getattr(self, key), dtype=float).tolist()
@@ -260,6 +263,7 @@ class DomainModel:
             model.names_ = list(state["names"])
             model.threshold_ = float(state["threshold"])
             model.fixed_ = [bool(v) for v in state["fixed"]]
+            model.widths_ = [int(v) for v in state["widths"]]
             for key in ("pca_mean", "pca_components", "mean", "scale", "center", "precision"):
                 setattr(model, f"{key}_", np.asarray(state[key], dtype=float))
         except (KeyError, TypeError, ValueError) as err:
