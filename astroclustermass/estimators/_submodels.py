@@ -61,13 +61,7 @@ def submodel_state(model: MassEstimator, prefix: str) -> tuple[dict, dict[str, n
     >>> state["estimator"], all(k.startswith("model0.") for k in arrays)
     ('power_law', True)
     """
-    state, arrays = model._get_state()
-    config = {
-        "estimator": model.name,
-        "params": model.get_params(),
-        "state": state,
-        "training_info": model.training_info_,
-    }
+    config, arrays = model._to_config()
     return config, {f"{prefix}{k}": v for k, v in arrays.items()}
 
 

@@ -479,6 +479,12 @@ class MassEstimator(ParamsMixin, ABC):
         JSON state, training ranges, package version, checksum) and
         ``arrays.safetensors`` (weights and other arrays).
         """
+        config, arrays = self._to_config()
+        return write_model(path, config, arrays)
+
+    def _to_config(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The saved model as (config dict, arrays): what `save` writes, and what a
+        wrapper stores of each of its sub-models."""
         check_is_fitted(self)
         state, arrays = self._get_state()
         config = {
@@ -489,7 +495,7 @@ class MassEstimator(ParamsMixin, ABC):
         }
         if getattr(self, "domain_", None) is not None:
             config["domain"] = self.domain_.to_dict()
-        return write_model(path, config, arrays)
+        return config, arrays
 
     @classmethod
     def load(cls, path: str | Path) -> MassEstimator:

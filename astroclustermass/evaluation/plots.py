@@ -478,7 +478,8 @@ def plot_reliability(
         ylabel="observed coverage",
         title="per true-mass bin (x: outside 2σ)",
     )
-    ax_bin.legend(fontsize=7, loc="lower left")
+    if ax_bin.get_legend_handles_labels()[0]:  # no mass bin with enough clusters: no legend
+        ax_bin.legend(fontsize=7, loc="lower left")
     for ax in (ax_rel, ax_bin):
         ax.grid(alpha=0.3)
     return _save(fig, path)
