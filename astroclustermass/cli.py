@@ -175,6 +175,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     with atomic_write(out) as tmp:
         prediction.write(tmp, format="ascii.ecsv", overwrite=True)
     print(f"wrote {len(prediction)} predictions to {out}")
+    _print_intervals(prediction)
     if prediction.has_truth:
         from .evaluation.metrics import summarize
 
@@ -183,7 +184,36 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             f"scatter {s['scatter_dex']:.4f} dex ({s['scatter_percent']:.2f}%), "
             f"bias {s['bias_dex']:+.4f} dex"
         )
+        for level in prediction.interval_levels:
+            from .evaluation.calibration import interval_coverage
+
+            print(
+                f"coverage of the {level:.0%} intervals: {interval_coverage(prediction, level):.3f}"
+            )
     return 0
+
+
+def _print_intervals(prediction) -> None:
+    """The interval columns written, their mean width, and the out-of-distribution count."""
+    import numpy as np
+
+    from .estimators.prediction import interval_columns
+
+    levels = prediction.interval_levels
+    if levels:
+        cols = ", ".join("/".join(interval_columns(lv)) for lv in levels)
+        widths = ", ".join(
+            f"{lv:.0%}: {float(np.mean(np.subtract(*prediction.interval(lv)[::-1]))):.3f} dex"
+            for lv in levels
+        )
+        method = prediction.meta.get("interval_method", "")
+        print(f"intervals ({method}) in columns {cols}; mean widths {widths}")
+    if "out_of_distribution" in prediction.colnames:
+        flagged = int(np.sum(prediction["out_of_distribution"]))
+        print(
+            f"{flagged} of {len(prediction)} clusters out of the training distribution "
+            "(column out_of_distribution)"
+        )
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "PluginError",
     "AstroClusterMassWarning",
     "OutOfRangeWarning",
+    "DomainShiftWarning",
     "PluginWarning",
     "VersionMismatchWarning",
 ]
@@ -103,6 +104,12 @@ class AstroClusterMassWarning(UserWarning):
 
 class OutOfRangeWarning(AstroClusterMassWarning):
     """Input lies outside the range a model or relation was calibrated on."""
+
+
+class DomainShiftWarning(OutOfRangeWarning):
+    """The clusters to predict differ from the training clusters (photon counts against
+    redshift, image statistics, the network's features); see the prediction's
+    ``out_of_distribution`` and ``domain_distance`` columns."""
 
 
 class PluginWarning(AstroClusterMassWarning):

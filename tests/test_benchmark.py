@@ -15,12 +15,14 @@ from astroclustermass.exceptions import InputError, UnknownNameError
 
 TINY = {"simulate": 40, "npix": 32, "epochs": 1, "folds": 2, "n_jobs": 1, "progress": False}
 CNNS = ["single_band_cnn", "multiband_cnn", "joint_cnn", "nll_ensemble", "gap_cnn"]
+# the quick preset's calibrated CNN: conformal (split) around multiband_cnn
+CALIBRATED = "conformal(multiband_cnn)"
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    return run_benchmark(out=out, estimators=CNNS, **TINY)
+    return run_benchmark(out=out, estimators=[*CNNS, "conformal"], **TINY)
 
 
 def test_report_files_exist(tiny_run):
@@ -52,6 +54,29 @@ def test_report_files_exist(tiny_run):
         assert text in md
 
 
+def test_calibration_table_and_reliability_figures(tiny_run):
+    out = tiny_run.out
+    cal = Table.read(out / "calibration.ecsv", format="ascii.ecsv")
+    # every estimator with intervals: the ensemble's sigma, the conformal columns, the power law
+    assert {"nll_ensemble", CALIBRATED, "power_law(n_phot_500c)"} <= set(cal["model"])
+    row = cal[cal["model"] == CALIBRATED][0]
+    assert row["intervals"].startswith("conformal split (multiband_cnn")
+    pred = tiny_run.predictions[CALIBRATED]
+    assert {"log10_m500c_lo68", "log10_m500c_hi95"} <= set(pred.colnames)
+    lo, hi = pred.interval(0.68)
+    truth = np.asarray(pred["log10_m500c_true"])
+    assert row["coverage_68"] == pytest.approx(np.mean((truth >= lo) & (truth <= hi)))
+    bins = Table.read(out / "calibration_bins.ecsv", format="ascii.ecsv")
+    assert {"all", "mass", "redshift"} <= set(bins["by"])
+    for name in ("nll_ensemble", "conformal_multiband_cnn"):
+        png = out / "figures" / f"reliability_{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = Table.read(out / "table3.ecsv", format="ascii.ecsv")
+    cv = table[table["section"] == "cross-validated"]
+    assert np.all(np.isfinite(cv["scatter_se_dex"])) and np.all(cv["scatter_se_dex"] > 0)
+    assert "Calibration of the intervals" in tiny_run.report.read_text()
+
+
 def test_table_columns_and_finite_numbers(tiny_run):
     table = Table.read(tiny_run.out / "table3.ecsv", format="ascii.ecsv")
     for col in (
@@ -81,7 +106,7 @@ def test_table_columns_and_finite_numbers(tiny_run):
         "cross-validated",
     } <= sections
     cv = table[table["section"] == "cross-validated"]
-    assert list(cv["model"]) == ["power_law(n_phot_500c)", *CNNS]
+    assert list(cv["model"]) == ["power_law(n_phot_500c)", *CNNS, CALIBRATED]
     assert np.all(np.isfinite(cv["bias_dex"])) and np.all(cv["n"] == 40)
     nll = cv[cv["model"] == "nll_ensemble"][0]
     assert 0 <= nll["coverage_68"] <= 1 and np.isfinite(nll["coverage_95"])

@@ -200,6 +200,19 @@ def test_simulate_build_train_predict(tmp_path, capsys):
     assert main(["predict", str(model), "--sample", str(h5), "--out", str(pred)]) == 2
     assert "--overwrite" in capsys.readouterr().err
 
+    # a calibrated model: the interval columns reach the file and the summary
+    conformal, cpred = tmp_path / "conformal", tmp_path / "c.ecsv"
+    params = ["base=power_law", 'base_params={"observable": "n_phot"}', "n_folds=3"]
+    params += ["alpha=(0.32, 0.05)"]
+    train = ["train", "conformal", "--sample", str(h5), "--out", str(conformal), "--quiet"]
+    assert main([*train, *[a for p in params for a in ("--param", p)]]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(conformal), "--sample", str(h5), "--out", str(cpred)]) == 0
+    out = capsys.readouterr().out
+    assert "log10_m500c_lo68/log10_m500c_hi68" in out and "coverage of the 95% intervals" in out
+    back = MassPrediction.read(cpred, format="ascii.ecsv")
+    assert back.interval_levels == [0.68, 0.95] and "out_of_distribution" in back.colnames
+
 
 def test_dynamics_command(tmp_path, capsys):
     from astroclustermass.testing import make_tiny_sample

@@ -194,7 +194,8 @@ def test_members_share_one_input_preparation(monkeypatch):
     sample = make_sample(40, seed=4)
     est = NLLEnsemble(**{**FAST, "n_members": 3, "max_epochs": 1})
     est.fit(sample, progress=False)
-    assert calls == {"pipeline": 2, "inputs": 2}  # training + validation split
+    # training + validation split, + the whole training sample once for the domain check
+    assert calls == {"pipeline": 3, "inputs": 3}
     calls.update(pipeline=0, inputs=0)
     _quiet_predict(est, sample)
     assert calls == {"pipeline": 1, "inputs": 1}

@@ -68,10 +68,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch_size": 32,
         # small networks train fastest on one CPU thread (no oversubscription)
         "num_threads": 1,
-        "estimators": CNN_ESTIMATORS,
+        "estimators": (*CNN_ESTIMATORS, "conformal"),
         "estimator_params": {
             "joint_cnn": {"max_epochs": 10, "network_params": {"cube_kernels": (3, 3, 1)}},
             "nll_ensemble": {"n_members": 2, "lr": 1e-3},
+            # one calibrated CNN: split conformal costs one more multiband fit per fold
+            "conformal": {"base": "multiband_cnn", "method": "split"},
         },
     },
     "paper": {
@@ -83,8 +85,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "patience": 20,
         "batch_size": 50,
         "num_threads": None,
-        "estimators": CNN_ESTIMATORS,
-        "estimator_params": {},
+        "estimators": (*CNN_ESTIMATORS, "conformal"),
+        "estimator_params": {"conformal": {"base": "multiband_cnn", "method": "cv+"}},
     },
 }
 
@@ -244,15 +246,23 @@ def run_benchmark(
         "seed": int(seed),
         "num_threads": cfg["num_threads"],
     }
-    params = {}
-    for name in names:
+
+    def params_for(name: str) -> dict[str, Any]:
         run_wide = dict(common)
         if name in _HO_SCHEDULE:
             run_wide["batch_size"] = int(cfg["batch_size"])
         own = dict(per_est.get(name, {}))
         if explicit_epochs and name not in (estimator_params or {}):
             own.pop("max_epochs", None)  # an explicit epochs= applies to every network
-        params[name] = _estimator_params(name, run_wide, own)
+        accepted = _estimator_params(name, run_wide, own)
+        if isinstance(accepted.get("base"), str):  # a wrapper: the base gets the run's settings
+            accepted["base_params"] = {
+                **params_for(accepted["base"]),
+                **(own.get("base_params") or {}),
+            }
+        return accepted
+
+    params = {name: params_for(name) for name in names}
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -325,8 +335,9 @@ def run_benchmark(
                 )
             }
         for name in names:
-            with log.stage(name, f"cross-validating {name} ({folds} folds)"):
-                predictions[name] = _cross_validate(
+            label = _label(name, params[name])
+            with log.stage(name, f"cross-validating {label} ({folds} folds)"):
+                predictions[label] = _cross_validate(
                     name, sample, folds, seed, progress, params[name]
                 )
         with log.stage("report", f"writing the report to {out}"):
@@ -368,6 +379,18 @@ def run_benchmark(
         timings=dict(log.timings),
         config=config,
     )
+
+
+def _label(name: str, params: dict[str, Any]) -> str:
+    """The report's name of an estimator: ``conformal(multiband_cnn)`` for a wrapper.
+
+    Examples
+    --------
+    >>> _label("conformal", {"base": "multiband_cnn"}), _label("gap_cnn", {})
+    ('conformal(multiband_cnn)', 'gap_cnn')
+    """
+    base = params.get("base")
+    return f"{name}({base})" if isinstance(base, str) else name
 
 
 def _check_truth(path: Path) -> None:

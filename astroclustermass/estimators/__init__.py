@@ -27,6 +27,8 @@ _LAZY = {
     "ScalingRelation": "relations",
     "available_relations": "relations",
     "convert_mass_definition": "relations",
+    "ConformalEstimator": "conformal",
+    "DeepEnsemble": "deep_ensemble",
 }
 
 __all__ = ["MassEstimator", "MassPrediction", "InputSpec", "clone", "check_is_fitted", *_LAZY]

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..exceptions import InputError
 
-__all__ = ["Interval", "Options", "ParamsMixin", "validate_params"]
+__all__ = ["Interval", "Options", "ParamsMixin", "validate_params", "with_defaults"]
 
 
 @dataclass(frozen=True)
@@ -200,3 +200,51 @@ class ParamsMixin:
             if not same:
                 changed.append(f"{k}={v!r}")
         return f"{type(self).__name__}({', '.join(changed)})"
+
+
+def with_defaults(**defaults: Any):
+    """Class decorator: the parent's ``__init__`` with other default values.
+
+    The new ``__init__`` has the parent's signature (so ``get_params`` and
+    ``repr`` work) with the given defaults replaced.
+
+    Examples
+    --------
+    >>> class A:
+    ...     def __init__(self, bands="bolometric", lr=1e-3):
+    ...         self.bands, self.lr = bands, lr
+    >>> @with_defaults(bands="erosita_3")
+    ... class B(A):
+    ...     pass
+    >>> B().bands, B(lr=0.1).lr
+    ('erosita_3', 0.1)
+    >>> import inspect
+    >>> str(inspect.signature(B.__init__))
+    "(self, bands='erosita_3', lr=0.001)"
+    """
+
+    def decorate(cls):
+        parent_init = cls.__init__
+        sig = inspect.signature(parent_init)
+        unknown = set(defaults) - set(sig.parameters)
+        if unknown:
+            raise TypeError(f"{cls.__name__}: no parameters {sorted(unknown)} to give defaults")
+        new_sig = sig.replace(
+            parameters=[
+                p.replace(default=defaults[p.name]) if p.name in defaults else p
+                for p in sig.parameters.values()
+            ]
+        )
+
+        def __init__(self, *args, **kwargs):
+            bound = new_sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            parent_init(**bound.arguments)
+
+        __init__.__signature__ = new_sig
+        __init__.__doc__ = parent_init.__doc__
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = __init__
+        return cls
+
+    return decorate

@@ -8,7 +8,8 @@ A subclass implements
 * ``_fit(sample, validation)`` — learn from a `~astroclustermass.ClusterSample`
   (``validation`` is an optional held-out part of the *training* data, for
   early stopping; it is never the test fold),
-* ``_predict(sample) -> (mu, sigma)`` — arrays of log10 M500c and 1σ in dex,
+* ``_predict(sample) -> (mu, sigma)`` — arrays of log10 M500c and 1σ in dex
+  (optionally a third item: ``{level: (lower, upper)}`` prediction intervals),
   leaving the estimator unchanged,
 * ``_get_state() -> (json_dict, arrays)`` and ``_set_state(json_dict, arrays)``
   — everything learned, for `save`/`load` (no pickle),
@@ -25,9 +26,11 @@ cluster lies outside the trained redshift, mass or exposure range.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,6 +39,7 @@ import numpy as np
 from ..bands import EnergyBands, get_bands
 from ..cosmology import cosmology_to_dict
 from ..exceptions import (
+    DomainShiftWarning,
     IncompatibleSampleError,
     InputError,
     ModelFileError,
@@ -43,6 +47,7 @@ from ..exceptions import (
     OutOfRangeWarning,
 )
 from ..sample.arrays import match_band_set
+from ._domain import DomainModel, image_features
 from ._params import ParamsMixin
 from ._persistence import read_model, write_model
 from .prediction import MassPrediction
@@ -139,7 +144,7 @@ class MassEstimator(ParamsMixin, ABC):
     --------
     >>> from astroclustermass.estimators import MassEstimator
     >>> sorted(MassEstimator.available())[:2]
-    ['gap_cnn', 'joint_cnn']
+    ['conformal', 'deep_ensemble']
     >>> est = MassEstimator.from_name("power_law", observable="n_phot_500c")
     >>> est.get_params()["observable"]
     'n_phot_500c'
@@ -148,6 +153,9 @@ class MassEstimator(ParamsMixin, ABC):
     name: ClassVar[str] = ""
     provides_sigma: ClassVar[bool] = False
     parallel_folds: ClassVar[bool] = True
+    #: Fit the domain-shift model (`domain_distance`); False for the sub-models of
+    #: ensembles and wrappers, whose owner checks the domain once for all of them.
+    _domain_check: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, list]] = {}
 
     # ---------------------------------------------------------------- registry
@@ -300,10 +308,26 @@ class MassEstimator(ParamsMixin, ABC):
             )
         if validation is not None:
             self._check_inputs(validation, "validation")
-        self._fit(sample, validation, **_accepted(self._fit, options))
-        self.training_info_ = self._training_info(sample)
+        with self._call_cache():
+            self._fit(sample, validation, **_accepted(self._fit, options))
+            self.training_info_ = self._training_info(sample)
+            self.domain_ = (
+                DomainModel(seed=0).fit(self._domain_features(sample))
+                if self._domain_check
+                else None
+            )
         self.is_fitted_ = True
         return self
+
+    @contextlib.contextmanager
+    def _call_cache(self) -> Iterator[dict]:
+        """A dict living for one ``fit`` or ``predict`` call (``self._cache``), in which
+        estimators keep inputs they prepare for both the domain check and the model."""
+        self._cache: dict = {}
+        try:
+            yield self._cache
+        finally:
+            self.__dict__.pop("_cache", None)
 
     def predict(self, sample: Any, *, progress: bool | None = None) -> MassPrediction:
         """Predict log10 M500c (and its σ) for every cluster in ``sample``.
@@ -325,7 +349,11 @@ class MassEstimator(ParamsMixin, ABC):
         check_is_fitted(self)
         self._check_inputs(sample, "prediction")
         self._check_compatible(sample)
-        mu, sigma = self._predict(sample, **_accepted(self._predict, {"progress": progress}))
+        with self._call_cache():
+            distance = self.domain_distance(sample)
+            out = self._predict(sample, **_accepted(self._predict, {"progress": progress}))
+        mu, sigma = out[0], out[1]
+        intervals = out[2] if len(out) > 2 else None
         mu = np.asarray(mu, dtype=float)
         sigma = np.broadcast_to(np.asarray(sigma, dtype=float), mu.shape)
         cat = sample.catalog
@@ -341,17 +369,99 @@ class MassEstimator(ParamsMixin, ABC):
                     stacklevel=2,
                 )
         ids = cat["id"] if "id" in cat.colnames else np.arange(len(cat))
-        return MassPrediction.from_arrays(
-            ids, cat["redshift"], mu, sigma, truth=truth, estimator=self.name or type(self).__name__
+        prediction = MassPrediction.from_arrays(
+            ids,
+            cat["redshift"],
+            mu,
+            sigma,
+            truth=truth,
+            estimator=self.name or type(self).__name__,
+            intervals=intervals,
         )
+        if distance is not None:
+            prediction["domain_distance"] = distance
+            prediction["out_of_distribution"] = distance > 1.0
+        prediction.meta["provides_sigma"] = bool(self.provides_sigma)
+        if intervals:
+            prediction.meta["interval_method"] = self._interval_method()
+        return prediction
+
+    # ------------------------------------------------------------ domain shift
+    def _domain_features(self, sample: Any) -> dict[str, np.ndarray]:
+        """Per-cluster features compared between training and prediction (see `DomainModel`).
+
+        The redshift and log10 exposure time (when the catalogue has it); for
+        every band set the estimator reads, the log10 photon counts per band,
+        the fraction of the counts in the central quarter of the image and
+        the counts per pixel at its edge (the background level); log10 of
+        every scalar observable it reads.
+        Subclasses add blocks (CNNs: ``'embedding'``, their network's features).
+        """
+        spec = self.input_spec()
+        cat = sample.catalog
+        blocks: dict[str, np.ndarray] = {"redshift": np.asarray(cat["redshift"], float)[:, None]}
+        for bands in spec["bands"]:
+            blocks.update(image_features(np.asarray(sample.images(bands)), bands.name))
+        if "exposure" in cat.colnames:
+            exposure = np.clip(np.asarray(cat["exposure"], float), 1e-3, None)
+            blocks["log10 exposure"] = np.log10(exposure)[:, None]
+        for col in spec["observables"]:
+            values = get_observable(sample, col)
+            blocks[f"log10 {col}"] = np.log10(np.clip(values, 1e-30, None))[:, None]
+        return blocks
+
+    def _domain_scores(self, sample: Any) -> tuple[np.ndarray | None, dict]:
+        """(distance, features) of `domain_distance`, without its warning."""
+        check_is_fitted(self)
+        model = getattr(self, "domain_", None)
+        if model is None:
+            return None, {}
+        features = self._domain_features(sample)
+        return model.distance(features), features
+
+    def domain_distance(self, sample: Any) -> np.ndarray | None:
+        """Distance of each cluster from the training clusters (> 1: out of distribution).
+
+        In units of the 99th percentile of out-of-fold training distances (see
+        `DomainModel`), so about 1 % of a fresh draw of the training data lies
+        above 1. Warns with `DomainShiftWarning` when clearly more do. None for
+        models saved before this check existed.
+        """
+        distance, features = self._domain_scores(sample)
+        if distance is None:
+            return None
+        model = self.domain_
+        flagged = int(np.sum(distance > 1.0))
+        if flagged >= 3 and _binomial_tail(flagged, distance.size, _FRESH_FLAG_RATE) < 1e-6:
+            top = ", ".join(f"{name} {shift:+.1f}σ" for name, shift in model.shifts(features)[:3])
+            warnings.warn(
+                f"{flagged} of {distance.size} clusters ({flagged / distance.size:.0%}) lie "
+                f"outside what {type(self).__name__} was trained on (domain distance > 1, "
+                f"median {np.median(distance):.2f}; about 1% of a fresh draw of the training "
+                f"data would); the largest mean shifts in training standard deviations: {top}. "
+                "Their masses and intervals are extrapolations: see the prediction's "
+                "'out_of_distribution' column",
+                DomainShiftWarning,
+                stacklevel=3,
+            )
+        return distance
+
+    def _interval_method(self) -> str:
+        """How the interval columns of `predict` were made (``meta['interval_method']``)."""
+        return type(self).__name__
 
     @abstractmethod
     def _fit(self, sample: Any, validation: Any) -> None:
         """Learn from ``sample`` (subclasses; may add keyword-only ``progress``)."""
 
     @abstractmethod
-    def _predict(self, sample: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Return (log10_m500c, sigma_dex) arrays (subclasses; may add keyword ``progress``)."""
+    def _predict(self, sample: Any) -> tuple:
+        """Return (log10_m500c, sigma_dex) arrays (subclasses; may add keyword ``progress``).
+
+        An estimator that makes prediction intervals returns a third item, a
+        dict ``{level: (lower, upper)}`` of central intervals (``level`` like
+        0.68); they become the interval columns of `MassPrediction`.
+        """
 
     # ------------------------------------------------------------ persistence
     @abstractmethod
@@ -369,6 +479,12 @@ class MassEstimator(ParamsMixin, ABC):
         JSON state, training ranges, package version, checksum) and
         ``arrays.safetensors`` (weights and other arrays).
         """
+        config, arrays = self._to_config()
+        return write_model(path, config, arrays)
+
+    def _to_config(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The saved model as (config dict, arrays): what `save` writes, and what a
+        wrapper stores of each of its sub-models."""
         check_is_fitted(self)
         state, arrays = self._get_state()
         config = {
@@ -377,7 +493,9 @@ class MassEstimator(ParamsMixin, ABC):
             "state": state,
             "training_info": self.training_info_,
         }
-        return write_model(path, config, arrays)
+        if getattr(self, "domain_", None) is not None:
+            config["domain"] = self.domain_.to_dict()
+        return config, arrays
 
     @classmethod
     def load(cls, path: str | Path) -> MassEstimator:
@@ -408,6 +526,7 @@ class MassEstimator(ParamsMixin, ABC):
         except (TypeError, KeyError, ValueError) as err:
             raise ModelFileError(f"{path} cannot be restored as {name!r}: {err}") from err
         est.training_info_ = config.get("training_info", {})
+        est.domain_ = DomainModel.from_dict(config["domain"]) if "domain" in config else None
         est.is_fitted_ = True
         return est
 
@@ -444,6 +563,18 @@ def get_observable(sample: Any, col: str) -> np.ndarray:
     raise IncompatibleSampleError(
         f"observable {col!r} not found; available: {_observable_names(sample)}"
     )
+
+
+#: Fraction of a fresh draw of the training data assumed flagged when deciding to warn (the
+#: nominal rate is 1 %; twice that leaves room for a small training set).
+_FRESH_FLAG_RATE = 0.02
+
+
+def _binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    from scipy import stats
+
+    return float(stats.binom.sf(k - 1, n, p))
 
 
 def _bands_equal(a: EnergyBands, b: EnergyBands) -> bool:

@@ -142,6 +142,7 @@ class _NLLMember(ImageCNNEstimator):
     name: ClassVar[str] = "nll_ensemble"
     redshift_input: ClassVar[bool] = True
     provides_sigma: ClassVar[bool] = True
+    _domain_check: ClassVar[bool] = False  # the ensemble checks the domain
 
     def _build_network(self, input_shapes: dict[str, tuple]) -> Any:
         from .networks import KrippendorfCNN
@@ -373,9 +374,23 @@ class NLLEnsemble(TorchMassEstimator):
         return pipe
 
     def _view(self, sample: Any) -> Any:
-        """The sample as the members see it (after the Krippendorf pipeline, if any)."""
+        """The sample as the members see it (after the Krippendorf pipeline, if any).
+
+        Within one ``fit``/``predict`` call the view of a sample is made once
+        (kept in the call's cache), for the members and the domain check.
+        """
         if self.resolved_pipeline == "standard":
             return sample
+        cache = getattr(self, "_cache", None)
+        key = ("view", id(sample))
+        if cache is not None and key in cache:
+            return cache[key][1]
+        view = self._pipeline_view(sample)
+        if cache is not None:
+            cache[key] = (sample, view)  # the sample is kept alive, so its id stays unique
+        return view
+
+    def _pipeline_view(self, sample: Any) -> Any:
         pipe = self._pipeline()
         images = sample_images(sample, self._bands)
         # in chunks, so that the pipeline's float64 temporaries stay small
@@ -434,8 +449,13 @@ class NLLEnsemble(TorchMassEstimator):
             self.validation_scatter_ = self.validation_mean_sigma_ = float("nan")
 
     # ------------------------------------------------------------ prediction
+    def _shared(self) -> dict:
+        """Inputs shared by the members: the call's cache when there is one."""
+        cache = getattr(self, "_cache", None)
+        return {} if cache is None else cache.setdefault("shared", {})
+
     def _member_outputs(self, view: Any, shared: dict | None = None) -> tuple[np.ndarray, ...]:
-        shared = {} if shared is None else shared
+        shared = self._shared() if shared is None else shared
         mus, sigmas = [], []
         try:
             for member in self.members_:
@@ -453,6 +473,18 @@ class NLLEnsemble(TorchMassEstimator):
 
     def _predict(self, sample: Any) -> tuple[np.ndarray, np.ndarray]:
         return self._combine(self._view(sample))
+
+    def _domain_features(self, sample: Any) -> dict[str, np.ndarray]:
+        """The base features plus the first member's network embedding."""
+        from ._domain import EMBEDDING
+
+        first = self.members_[0]
+        first._shared_inputs = self._shared()
+        try:
+            embedding = first._embedding(self._view(sample))
+        finally:
+            first.__dict__.pop("_shared_inputs", None)
+        return {**super()._domain_features(sample), EMBEDDING: embedding}
 
     def member_predictions(self, sample: Any) -> tuple[np.ndarray, np.ndarray]:
         """Each member's prediction for every cluster of ``sample``.

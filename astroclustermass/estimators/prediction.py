@@ -2,10 +2,45 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from astropy.table import Table
+from scipy import special
 
-__all__ = ["MassPrediction"]
+__all__ = ["MassPrediction", "interval_columns", "level_label"]
+
+_INTERVAL_RE = re.compile(r"^log10_m500c_(lo|hi)(\d+(?:p\d+)?)$")
+
+
+def level_label(level: float) -> str:
+    """The column suffix of a central interval of probability ``level`` (0.68 → ``'68'``).
+
+    Examples
+    --------
+    >>> level_label(0.68), level_label(0.95), level_label(0.997)
+    ('68', '95', '99p7')
+    """
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        from ..exceptions import InputError
+
+        raise InputError(f"an interval level must lie strictly between 0 and 1; got {level!r}")
+    return f"{100.0 * level:.6g}".replace(".", "p")
+
+
+def interval_columns(level: float) -> tuple[str, str]:
+    """Names of the lower and upper bound columns of the ``level`` interval.
+
+    Examples
+    --------
+    >>> interval_columns(0.68)
+    ('log10_m500c_lo68', 'log10_m500c_hi68')
+    """
+    label = level_label(level)
+    return f"log10_m500c_lo{label}", f"log10_m500c_hi{label}"
 
 
 class MassPrediction(Table):
@@ -26,6 +61,12 @@ class MassPrediction(Table):
         else the scatter measured on the estimator's validation data).
     log10_m500c_true : float, optional
         The truth, when the sample has it.
+    log10_m500c_lo68, log10_m500c_hi68, log10_m500c_lo95, ... : float, optional
+        Bounds of central prediction intervals of log10 M500c, one pair per
+        level (68 %, 90 %, 95 %, ...), written by estimators that make
+        intervals (e.g. the ``conformal`` wrapper); ``meta['interval_method']``
+        says how they were made. `interval` returns them, or the Gaussian
+        μ ± zσ interval when the columns are absent.
 
     ``meta['estimator']`` names the estimator that made the prediction.
 
@@ -48,9 +89,14 @@ class MassPrediction(Table):
         sigma_log10_m500c,
         truth=None,
         estimator: str = "",
+        intervals: Mapping[float, tuple[Any, Any]] | None = None,
         **extra_columns,
     ) -> MassPrediction:
-        """Build a prediction table from arrays (one entry per cluster)."""
+        """Build a prediction table from arrays (one entry per cluster).
+
+        ``intervals`` maps a level (0.68) to the (lower, upper) bound arrays of
+        that central interval; they become the columns of `interval_columns`.
+        """
         n = len(np.atleast_1d(log10_m500c))
         sigma = np.broadcast_to(np.asarray(sigma_log10_m500c, dtype=float), (n,)).copy()
         table = cls()
@@ -60,6 +106,12 @@ class MassPrediction(Table):
         table["sigma_log10_m500c"] = sigma
         if truth is not None:
             table["log10_m500c_true"] = np.asarray(truth, dtype=float)
+        for level in sorted(intervals or {}):
+            lo, hi = (intervals or {})[level]
+            names = interval_columns(level)
+            for name, values in zip(names, (lo, hi)):
+                table[name] = np.broadcast_to(np.asarray(values, dtype=float), (n,)).copy()
+                table[name].unit = "dex(Msun/h)"
         for name, values in extra_columns.items():
             table[name] = values
         table["log10_m500c"].unit = "dex(Msun/h)"
@@ -73,6 +125,45 @@ class MassPrediction(Table):
     def estimator(self) -> str:
         """Name of the estimator that made this prediction."""
         return str(self.meta.get("estimator", ""))
+
+    @property
+    def interval_levels(self) -> list[float]:
+        """Levels of the interval columns this table holds (both bounds present), ascending.
+
+        Examples
+        --------
+        >>> p = MassPrediction.from_arrays([1], [0.1], [14.0], [0.1],
+        ...                                intervals={0.68: ([13.9], [14.1])})
+        >>> p.interval_levels
+        [0.68]
+        """
+        found = {}
+        for name in self.colnames:
+            match = _INTERVAL_RE.match(name)
+            if match:
+                level = float(match.group(2).replace("p", ".")) / 100.0
+                found.setdefault(level, set()).add(match.group(1))
+        return sorted(lv for lv, sides in found.items() if sides == {"lo", "hi"})
+
+    def interval(self, level: float = 0.68) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bound of the central ``level`` interval of every cluster.
+
+        From the interval columns when present, else the Gaussian interval
+        μ ± zσ with z = Φ⁻¹((1 + level)/2) of ``sigma_log10_m500c``.
+
+        Examples
+        --------
+        >>> p = MassPrediction.from_arrays([1], [0.1], [14.0], [0.1])
+        >>> [round(float(b[0]), 3) for b in p.interval(0.68)]
+        [13.901, 14.099]
+        """
+        lo_name, hi_name = interval_columns(level)
+        if lo_name in self.colnames and hi_name in self.colnames:
+            return np.asarray(self[lo_name], float), np.asarray(self[hi_name], float)
+        z = float(np.sqrt(2.0) * special.erfinv(float(level)))
+        mu = np.asarray(self["log10_m500c"], float)
+        sigma = np.asarray(self["sigma_log10_m500c"], float)
+        return mu - z * sigma, mu + z * sigma
 
     @property
     def has_truth(self) -> bool:

@@ -38,6 +38,15 @@ _LAZY = {
     "plot_coverage": "plots",
     "plot_mass_bin_bias": "plots",
     "write_report": "report",
+    "interval_coverage": "calibration",
+    "coverage_table": "calibration",
+    "calibration_summary": "calibration",
+    "calibration_table": "calibration",
+    "pit_ks": "calibration",
+    "crps_gaussian": "calibration",
+    "gaussian_nll": "calibration",
+    "bootstrap_errors": "bootstrap",
+    "plot_reliability": "plots",
 }
 
 __all__ = list(_LAZY)

@@ -265,7 +265,11 @@ def cross_validate(
     table = table[order]
     table.remove_column("_row")
     out = MassPrediction(table, copy=False)
+    kept = {
+        k: parts[0].meta[k] for k in ("provides_sigma", "interval_method") if k in parts[0].meta
+    }
     out.meta.clear()
+    out.meta.update(kept)  # whether σ is per cluster, how interval columns were made
     out.meta.update(
         estimator=template.name or type(template).__name__,
         params={k: repr(v) for k, v in template.get_params().items()},

@@ -204,10 +204,13 @@ def _sigma(prediction: Any) -> np.ndarray:
 
 
 def coverage(prediction: Any, level: float = 0.68) -> float:
-    """Fraction of true masses inside the central Gaussian interval of probability ``level``.
+    """Fraction of true masses inside the central interval of probability ``level``.
 
-    The interval is μ ± z·σ with z = Φ⁻¹((1 + level)/2), using the column
-    ``sigma_log10_m500c``. A calibrated estimator gives ``coverage ≈ level``.
+    The interval is the prediction's own (the columns ``log10_m500c_lo68`` /
+    ``log10_m500c_hi68`` ..., e.g. of the ``conformal`` wrapper) when it has
+    them for ``level``, else the Gaussian μ ± z·σ with z = Φ⁻¹((1 + level)/2)
+    of the column ``sigma_log10_m500c``. A calibrated estimator gives
+    ``coverage ≈ level``.
 
     Examples
     --------
@@ -222,9 +225,12 @@ def coverage(prediction: Any, level: float = 0.68) -> float:
     """
     if not 0.0 < float(level) < 1.0:
         raise InputError(f"coverage level must lie strictly between 0 and 1; got {level!r}")
-    z = float(np.sqrt(2.0) * special.erfinv(float(level)))
-    eps = residuals(prediction)
-    return float(np.mean(np.abs(eps) <= z * _sigma(prediction)))
+    from ..estimators.prediction import interval_columns
+    from .calibration import interval_coverage
+
+    if not set(interval_columns(level)) <= set(prediction.colnames):
+        _sigma(prediction)  # the Gaussian interval needs a positive sigma
+    return interval_coverage(prediction, level)
 
 
 def pit_values(prediction: Any) -> np.ndarray:

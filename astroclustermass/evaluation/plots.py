@@ -33,7 +33,13 @@ from .metrics import (
     summarize,
 )
 
-__all__ = ["plot_predictions", "plot_residual_correlation", "plot_coverage", "plot_mass_bin_bias"]
+__all__ = [
+    "plot_predictions",
+    "plot_residual_correlation",
+    "plot_coverage",
+    "plot_mass_bin_bias",
+    "plot_reliability",
+]
 
 _MASS_LABEL = r"$\log_{10} M_{500c}$"
 _UNIT = r"$[h^{-1}\,M_\odot]$"
@@ -361,4 +367,119 @@ def plot_mass_bin_bias(
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_reliability(
+    prediction: Any,
+    name: str | None = None,
+    path: str | Path | None = None,
+    levels: Sequence[float] = (0.68, 0.90, 0.95),
+    n_bins: int = 5,
+):
+    """Reliability of one estimator's intervals: coverage against nominal, overall and per mass bin.
+
+    Left: observed coverage of the central intervals against their nominal
+    probability — the Gaussian μ ± zσ curve over a grid of levels (line) and
+    the estimator's own interval columns (points with binomial 2σ bars), the
+    diagonal with its binomial 2σ band for this N. Right: coverage of each
+    level per equal-count bin of true mass, with the nominal level and its
+    2σ band for the bin's N.
+
+    Parameters
+    ----------
+    prediction : MassPrediction
+        With true masses, and interval columns or a per-cluster σ.
+    name : str, optional
+        Title (default ``meta['estimator']``).
+    path : path-like, optional
+        Write a PNG there.
+    levels : sequence of float
+        Levels shown per mass bin.
+    n_bins : int
+        True-mass bins.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astroclustermass.estimators import MassPrediction
+    >>> m = np.linspace(13.5, 15.0, 50)
+    >>> p = MassPrediction.from_arrays(range(50), [0.1] * 50, m + 0.05, 0.1, truth=m)
+    >>> len(plot_reliability(p).axes)
+    2
+    """
+    from ..estimators import MassPrediction
+    from ..estimators.prediction import interval_columns
+    from .calibration import binomial_sigma, coverage_table, interval_coverage
+
+    pred = prediction if isinstance(prediction, MassPrediction) else MassPrediction(prediction)
+    title = name or pred.estimator or "model"
+    n = len(pred)
+    fig = _figure(9.5, 4.0)
+    ax_rel, ax_bin = fig.subplots(1, 2)
+    grid = np.linspace(0.02, 0.98, 49)
+    band = np.array([2 * binomial_sigma(p, n) for p in grid])
+    ax_rel.fill_between(grid, grid - band, grid + band, color="0.85", label=f"binomial 2σ (N={n})")
+    ax_rel.plot([0, 1], [0, 1], color="0.3", ls="--", lw=1)
+    sigma = np.asarray(pred["sigma_log10_m500c"], float)
+    if np.all(np.isfinite(sigma) & (sigma > 0)):
+        gauss = MassPrediction(pred, copy=True)
+        for lv in gauss.interval_levels:  # drop the columns: Gaussian curve from sigma
+            gauss.remove_columns(list(interval_columns(lv)))
+        ax_rel.plot(
+            grid,
+            [interval_coverage(gauss, p) for p in grid],
+            color="C0",
+            lw=2,
+            label="Gaussian μ ± zσ̂",
+        )
+    own = pred.interval_levels
+    if own:
+        cov = [interval_coverage(pred, lv) for lv in own]
+        err = [2 * binomial_sigma(lv, n) for lv in own]
+        ax_rel.errorbar(
+            own,
+            cov,
+            yerr=err,
+            fmt="o",
+            color="C3",
+            ms=6,
+            capsize=3,
+            label=pred.meta.get("interval_method", "interval columns"),
+        )
+    ax_rel.set(
+        xlabel="nominal probability of the interval",
+        ylabel="observed coverage",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=f"{title}: reliability",
+    )
+    ax_rel.legend(fontsize=7, loc="upper left")
+    table = coverage_table(pred, levels=levels, by=("mass",), n_bins=n_bins)
+    rows = table[table["by"] == "mass"]
+    for k, level in enumerate(levels):
+        sel = rows[np.isclose(np.asarray(rows["level"], float), level)]
+        if len(sel) == 0:
+            continue
+        centre = 0.5 * (np.asarray(sel["lo"], float) + np.asarray(sel["hi"], float))
+        two = 2 * np.asarray(sel["binomial_sigma"], float)
+        ax_bin.fill_between(centre, level - two, level + two, color=f"C{k}", alpha=0.15, lw=0)
+        ax_bin.axhline(level, color=f"C{k}", ls="--", lw=1)
+        flagged = np.asarray(sel["flagged"], bool)
+        cov = np.asarray(sel["coverage"], float)
+        ax_bin.plot(centre, cov, "o-", color=f"C{k}", label=f"{level:.0%}")
+        ax_bin.plot(centre[flagged], cov[flagged], "x", color="k", ms=9)
+    ax_bin.set(
+        xlabel=f"true {_MASS_LABEL} {_UNIT}",
+        ylabel="observed coverage",
+        title="per true-mass bin (x: outside 2σ)",
+    )
+    if ax_bin.get_legend_handles_labels()[0]:  # no mass bin with enough clusters: no legend
+        ax_bin.legend(fontsize=7, loc="lower left")
+    for ax in (ax_rel, ax_bin):
+        ax.grid(alpha=0.3)
     return _save(fig, path)

@@ -5,9 +5,14 @@
 * ``report.md`` and ``report.html`` — the comparison table with the papers'
   numbers beside ours, the figures, the run configuration, timings and
   package versions;
-* ``table3.ecsv`` and ``table3.tex`` — the comparison table;
+* ``table3.ecsv`` and ``table3.tex`` — the comparison table, with bootstrap
+  standard errors of scatter, bias and coverage;
+* ``calibration.ecsv`` and ``calibration_bins.ecsv`` — coverage, width, PIT
+  KS, CRPS and NLL of every estimator with intervals, and its coverage per
+  bin of true mass, redshift and exposure;
 * ``figures/*.png`` — Fig. 4-style predictions, Fig. 3 residual correlations,
-  calibration (coverage/PIT) of models with a per-cluster σ, bias per mass bin;
+  calibration (coverage/PIT) of models with a per-cluster σ, bias per mass bin,
+  a reliability plot (coverage vs nominal, per mass bin) per estimator with intervals;
 * ``predictions/<model>.ecsv`` — the out-of-fold predictions of every model.
 
 Examples
@@ -38,6 +43,8 @@ from .._utils import atomic_write
 from ..exceptions import EmptyInputError, InputError, MissingColumnError
 from ..version import __version__
 from ._paper import canonical_observables, paper_best_combination, paper_reference
+from .bootstrap import bootstrap_errors
+from .calibration import calibration_table
 from .metrics import compare, dex_to_percent, has_per_cluster_sigma, to_markdown
 
 __all__ = ["write_report", "benchmark_table"]
@@ -49,12 +56,16 @@ TABLE_COLUMNS = [
     "method",
     "n",
     "scatter_dex",
+    "scatter_se_dex",
     "scatter_percent",
     "bias_dex",
+    "bias_se_dex",
     "robust_scatter_dex",
     "mean_sigma_dex",
     "coverage_68",
+    "coverage_68_se",
     "coverage_95",
+    "coverage_95_se",
     "paper_dex",
     "paper_percent",
     "paper_source",
@@ -66,12 +77,16 @@ _HEADERS = {
     "method": "method",
     "n": "N",
     "scatter_dex": "scatter (dex)",
+    "scatter_se_dex": "± scatter",
     "scatter_percent": "scatter (%)",
     "bias_dex": "bias (dex)",
+    "bias_se_dex": "± bias",
     "robust_scatter_dex": "robust σ (dex)",
     "mean_sigma_dex": "mean σ̂ (dex)",
     "coverage_68": "cov. 68%",
+    "coverage_68_se": "± cov. 68%",
     "coverage_95": "cov. 95%",
+    "coverage_95_se": "± cov. 95%",
     "paper_dex": "paper (dex)",
     "paper_percent": "paper (%)",
     "paper_source": "paper source",
@@ -79,6 +94,10 @@ _HEADERS = {
 
 _FORMATS = {
     "scatter_dex": ".4f",
+    "scatter_se_dex": ".4f",
+    "bias_se_dex": ".4f",
+    "coverage_68_se": ".3f",
+    "coverage_95_se": ".3f",
     "scatter_percent": ".2f",
     "bias_dex": "+.4f",
     "robust_scatter_dex": ".4f",
@@ -105,8 +124,14 @@ def _as_dict(predictions: Any) -> dict[str, Any]:
 def benchmark_table(
     proxy_table: Table | None = None,
     predictions: Mapping[str, Any] | Sequence[Any] | None = None,
+    n_boot: int = 300,
 ) -> Table:
     """Combine Eq. 7 proxy scatters and cross-validated models into one Table 3.
+
+    Cross-validated rows carry bootstrap (over clusters, ``n_boot``
+    resamples; `bootstrap_errors`) standard errors of scatter, bias and
+    coverage (``*_se`` columns), so that differences smaller than them are
+    not read as a ranking.
 
     Parameters
     ----------
@@ -152,18 +177,26 @@ def benchmark_table(
         sd = np.asarray(proxy_table["scatter_dex"], dtype=float)
         rows["scatter_dex"] = sd
         rows["scatter_percent"] = dex_to_percent(sd)
-        for col in TABLE_COLUMNS[6:11]:
-            rows[col] = np.full(n, np.nan)
+        for col in TABLE_COLUMNS:
+            if col not in rows.colnames and not col.startswith("paper_"):
+                rows[col] = np.full(n, np.nan)
         refs = [_proxy_reference(s, m) for s, m in zip(rows["section"], rows["model"])]
         rows["paper_dex"] = [r["dex"] if r else np.nan for r in refs]
         rows["paper_percent"] = [r["percent"] if r else np.nan for r in refs]
         rows["paper_source"] = [r["source"] if r else "" for r in refs]
-        parts.append(rows)
+        parts.append(rows[TABLE_COLUMNS])
     preds = _as_dict(predictions)
     if preds:
         cv = compare(*preds.values(), names=list(preds), paper=True)
         cv["section"] = ["cross-validated"] * len(cv)
         cv["method"] = ["out-of-fold"] * len(cv)
+        errors = [
+            bootstrap_errors(p, n_boot=n_boot, seed=0, with_coverage=has_per_cluster_sigma(p))
+            for p in preds.values()
+        ]
+        for col in ("scatter_se_dex", "bias_se_dex", "coverage_68_se", "coverage_95_se"):
+            key = col.replace("_se_dex", "_dex_se")
+            cv[col] = [e[key] for e in errors]
         parts.append(cv[TABLE_COLUMNS])
     if not parts:
         raise EmptyInputError("nothing to tabulate: give a proxy table and/or predictions")
@@ -389,12 +422,37 @@ def write_report(
             "shown for orientation only: they are not the same data.",
         )
     )
-    blocks += [("h2", "Table 3: residual scatter"), ("table", table)]
+    blocks += [
+        ("h2", "Table 3: residual scatter"),
+        ("table", table),
+        (
+            "p",
+            "± columns: bootstrap standard errors (300 resamples of the clusters); "
+            "differences smaller than about twice them are not a ranking.",
+        ),
+    ]
+    calibration, calibration_bins = calibration_table(preds) if preds else (Table(), Table())
+    if len(calibration):
+        blocks += [
+            ("h2", "Calibration of the intervals"),
+            (
+                "p",
+                "Out-of-fold coverage of the central 68/90/95% intervals (the estimator's "
+                "interval columns, else the Gaussian μ ± zσ), bootstrap errors, mean widths "
+                "(dex: a trivially wide interval covers everything), the largest miss over "
+                "5 true-mass bins, the KS distance of the PIT from uniform, CRPS and mean "
+                "Gaussian NLL. `flags` lists the levels whose coverage misses nominal by "
+                "more than the binomial 2σ for that N; per-bin numbers are in "
+                "`calibration_bins.ecsv`.",
+            ),
+            ("table", calibration),
+        ]
 
     from .plots import (
         plot_coverage,
         plot_mass_bin_bias,
         plot_predictions,
+        plot_reliability,
         plot_residual_correlation,
     )
 
@@ -431,6 +489,12 @@ def write_report(
                     "figures/coverage.png",
                     "Calibration of the per-cluster sigma: interval coverage and PIT",
                 )
+            )
+        for name in calibration["model"] if len(calibration) else []:
+            rel = f"figures/reliability_{_safe_name(str(name))}.png"
+            plot_reliability(preds[str(name)], name=str(name), path=out / rel)
+            figures.append(
+                (rel, f"{name}: coverage against nominal level, overall and per true-mass bin")
             )
     if correlation is not None:
         matrix, corr_names, n_ideal = correlation
@@ -469,6 +533,9 @@ def write_report(
         blocks += [("h2", "Notes"), ("ul", list(notes))]
 
     _write_table(table, out / "table3.ecsv", "ascii.ecsv")
+    if len(calibration):
+        _write_table(calibration, out / "calibration.ecsv", "ascii.ecsv")
+        _write_table(calibration_bins, out / "calibration_bins.ecsv", "ascii.ecsv")
     _write_text(out / "table3.tex", _latex(table))
     md, page = _render(blocks)
     _write_text(out / "report.html", page)

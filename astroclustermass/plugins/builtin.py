@@ -41,6 +41,16 @@ BUILTIN_ESTIMATORS: dict[str, tuple[str, str]] = {
         f"{_EST}.ensemble:NLLEnsemble",
         "Gaussian-likelihood deep ensemble predicting mass and sigma (Krippendorf et al. 2023)",
     ),
+    "deep_ensemble": (
+        f"{_EST}.deep_ensemble:DeepEnsemble",
+        "deep ensemble of any registered estimator, members with their own seeds, combined "
+        "with Krippendorf et al. (2023) Eq. 2-3",
+    ),
+    "conformal": (
+        f"{_EST}.conformal:ConformalEstimator",
+        "conformal prediction intervals (split, CV+, jackknife+; normalised, Mondrian) around "
+        "any registered estimator",
+    ),
 }
 
 _ATTR = "astroclustermass.attribution"
