@@ -90,7 +90,7 @@ def _looks_pickled(data: bytes) -> bool:
 def test_saved_model_is_json_plus_safetensors_and_loads_without_pickle(saved, sample, monkeypatch):
     est, path = saved
     files = sorted(p.name for p in path.iterdir())
-    assert files == ["arrays.safetensors", "config.json"]
+    assert files == ["arrays.safetensors", "config.json", "manifest.json"]
     for f in path.iterdir():
         assert not _looks_pickled(f.read_bytes()[:2]), f"{f.name} starts with a pickle opcode"
     config = json.loads((path / "config.json").read_text())
@@ -126,14 +126,27 @@ def test_corrupt_or_missing_files_are_refused(saved, tmp_path):
     with pytest.raises(ModelFileError, match="not a saved astroclustermass model"):
         MassEstimator.load(tmp_path / "nothing_here")
     (path / "config.json").write_text("{broken")
+    with pytest.raises(ModelFileError, match="config.json does not match the checksum"):
+        MassEstimator.load(path)
+    _reseal(path)  # a deliberate edit, with the manifest brought up to date
     with pytest.raises(ModelFileError, match="not valid model JSON"):
         MassEstimator.load(path)
+
+
+def _reseal(path):
+    """Record the current checksums in the manifest, as a deliberate editor would."""
+    from astroclustermass.estimators._persistence import _sha256
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["sha256"] = {name: _sha256(path / name) for name in manifest["sha256"]}
+    (path / "manifest.json").write_text(json.dumps(manifest))
 
 
 def _edit_config(path, **changes):
     config = json.loads((path / "config.json").read_text())
     config.update(changes)
     (path / "config.json").write_text(json.dumps(config))
+    _reseal(path)
 
 
 def test_version_mismatch_warns(saved, sample):

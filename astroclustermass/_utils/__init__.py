@@ -1,7 +1,13 @@
 """Private helpers shared by every layer (L0): atomic writes, devices, RNG, progress bars,
 input validation and the papers' defaults (`astroclustermass._utils.defaults`)."""
 
-from ._atomic import atomic_directory, atomic_write
+from ._atomic import (
+    atomic_directory,
+    atomic_write,
+    foreign_entries,
+    recover_directory,
+    stale_leftovers,
+)
 from ._device import resolve_device
 from ._progress import progress_bar
 from ._random import get_rng
@@ -16,6 +22,9 @@ from ._validation import (
 __all__ = [
     "atomic_write",
     "atomic_directory",
+    "foreign_entries",
+    "recover_directory",
+    "stale_leftovers",
     "resolve_device",
     "progress_bar",
     "get_rng",

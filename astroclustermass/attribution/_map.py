@@ -398,9 +398,7 @@ def write_hdf5(path: str | os.PathLike, meta: dict, overwrite: bool = False) -> 
     from ..version import __version__
 
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_write(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
         yield f
         f.attrs["meta"] = json.dumps(meta)
         f.attrs["version"] = __version__

@@ -576,8 +576,5 @@ def write_event_file(
             ids = sorted(i for i, lab in source_map.items() if lab == label)
             if ids:
                 events.header[key] = (",".join(str(i) for i in ids), f"SRC_ID values of {label}")
-    try:
-        with atomic_write(path, overwrite=overwrite) as tmp:
-            fits.HDUList([primary, events]).writeto(tmp, overwrite=True)
-    except FileExistsError as err:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from err
+    with atomic_write(path, overwrite=overwrite) as tmp:
+        fits.HDUList([primary, events]).writeto(tmp, overwrite=True)
