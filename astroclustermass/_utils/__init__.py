@@ -4,6 +4,7 @@ input validation and the papers' defaults (`astroclustermass._utils.defaults`)."
 from ._atomic import (
     atomic_directory,
     atomic_write,
+    check_replaceable,
     foreign_entries,
     recover_directory,
     stale_leftovers,
@@ -23,6 +24,7 @@ __all__ = [
     "atomic_write",
     "atomic_directory",
     "foreign_entries",
+    "check_replaceable",
     "recover_directory",
     "stale_leftovers",
     "resolve_device",

@@ -33,6 +33,7 @@ __all__ = [
     "recover_directory",
     "stale_leftovers",
     "foreign_entries",
+    "check_replaceable",
 ]
 
 #: Leftovers whose name carries no process id count as stale after this long (s).
@@ -270,6 +271,44 @@ def recover_directory(path: str | os.PathLike) -> Path | None:
     return path
 
 
+def check_replaceable(
+    path: str | os.PathLike, overwrite: bool, owned: Collection[str] | None = None
+) -> None:
+    """Refuse to replace directory ``path`` unless allowed and free of files not in ``owned``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False; or it is not a directory;
+        or it holds names outside ``owned`` (when given).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "notes.txt").write_text("mine")
+    >>> check_replaceable(d, overwrite=True, owned={"config.json"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    astroclustermass.exceptions.OutputExistsError: ... did not write (notes.txt); ...
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    if not overwrite:
+        _refuse_existing(path)
+    if not path.is_dir():
+        raise OutputExistsError(f"{path} exists and is not a directory", path=path)
+    foreign = foreign_entries(path, owned) if owned is not None else []
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise OutputExistsError(
+            f"{path} holds {len(foreign)} file(s) that astroclustermass did not write "
+            f"({shown}); replacing it would delete them: move them away or write elsewhere",
+            path=path,
+        )
+
+
 @contextlib.contextmanager
 def atomic_directory(
     path: str | os.PathLike,
@@ -308,19 +347,7 @@ def atomic_directory(
     ['config.json']
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        _refuse_existing(path)
-    if path.exists() and not path.is_dir():
-        raise OutputExistsError(f"{path} exists and is not a directory", path=path)
-    if owned is not None:
-        foreign = foreign_entries(path, owned)
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
-            raise OutputExistsError(
-                f"{path} holds {len(foreign)} file(s) that astroclustermass did not write "
-                f"({shown}); replacing it would delete them: move them away or write elsewhere",
-                path=path,
-            )
+    check_replaceable(path, overwrite, owned)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(
         tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._utils import atomic_directory, recover_directory
+from .._utils import atomic_directory, check_replaceable, recover_directory
 from ..bands import EnergyBands
 from ..exceptions import ModelFileError, RecoveryWarning, VersionMismatchWarning
 from ..version import __version__
@@ -97,6 +97,18 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def check_model_path(path: str | Path, overwrite: bool = True) -> None:
+    """Refuse ``path`` as a model directory before any work: it exists (``overwrite=False``)
+    or holds files that are not part of a saved model.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> check_model_path(pathlib.Path(tempfile.mkdtemp()) / "new_model")
+    """
+    check_replaceable(path, overwrite, MODEL_FILES)
 
 
 def write_model(path: str | Path, config: dict, arrays: dict[str, np.ndarray]) -> Path:
