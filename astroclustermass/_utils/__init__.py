@@ -13,9 +13,12 @@ from ._device import resolve_device
 from ._progress import progress_bar
 from ._random import get_rng
 from ._validation import (
+    REDSHIFT_RANGE,
     as_finite_array,
     check_grid,
     check_quantity,
+    check_range,
+    check_redshift,
     positive_int,
     positive_length,
 )
@@ -35,4 +38,7 @@ __all__ = [
     "check_grid",
     "positive_int",
     "positive_length",
+    "check_range",
+    "check_redshift",
+    "REDSHIFT_RANGE",
 ]
