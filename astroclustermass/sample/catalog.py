@@ -66,7 +66,7 @@ def read_catalog(path: Path, cosmology: Any = None, r500c_frame: str | None = No
     Adds ``id`` (row number) when absent. Every value is checked here, once,
     and a bad one is refused naming the file, column, row and cluster id:
     ``ra`` finite, ``dec`` within ±90°, ``redshift`` within
-    `~astroclustermass._utils.REDSHIFT_RANGE`, ``r500c`` and ``m500c``
+    0.001-10, ``r500c`` and ``m500c``
     positive (NaN means unknown). Units go through astropy: ``r500c`` in any
     length unit, ``h⁻¹`` ones included (``Mpc / littleh``, ``Mpc / h``),
     becomes comoving h⁻¹ Mpc with the cosmology's h (see
