@@ -124,3 +124,10 @@ def test_build_counts_within_a_kpc_r500c_like_the_comoving_one(tmp_path):
     physical = ClusterSample.build(sim, **kw).observables["n_phot_500c"]
     np.testing.assert_array_equal(physical, comoving)
     assert np.all(np.asarray(comoving) > 0)
+
+
+def test_an_unparseable_coordinate_unit_is_a_unit_error(tmp_path):
+    path = _write(tmp_path)
+    path.write_text(path.read_text().replace("name: ra, unit: deg,", "name: ra, unit: degreez,"))
+    with pytest.raises(UnitError, match=r"column 'ra' has unit degreez, which cannot be converted"):
+        read_catalog(path)

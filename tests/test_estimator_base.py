@@ -265,3 +265,31 @@ def test_torch_estimator_bands_are_fixed_at_fit():
     before = est.predict(s)["log10_m500c"]
     est.set_params(bands="erosita_3")
     np.testing.assert_array_equal(est.predict(s)["log10_m500c"], before)
+
+
+def _registered_names():
+    from astroclustermass.plugins import estimator_registry
+
+    return sorted(estimator_registry().describe())
+
+
+@pytest.mark.parametrize("name", _registered_names())
+@pytest.mark.parametrize("check", ["check_fit_refuses_bad_targets", "check_zero_epochs_refused"])
+def test_every_estimator_refuses_bad_targets_and_zero_epochs(name, check):
+    """Constant or NaN true masses and max_epochs=0 are refused by every registered estimator."""
+    dict(estimator_checks(name))[check]()
+
+
+def test_constant_target_message_names_the_column():
+    est = PowerLawEstimator(observable="n_gal", min_per_bin=5)
+    smp = make_tiny_sample(n=20, seed=4)
+    smp.catalog["log10_m500c"] = np.full(len(smp), 14.5)
+    with pytest.raises(InputError, match=r"'log10_m500c'\) are all 14.5 \(standard deviation 0"):
+        est.fit(smp)
+
+
+def test_trainer_refuses_zero_epochs():
+    from astroclustermass.estimators.training import Trainer
+
+    with pytest.raises(InputError, match="max_epochs must be >= 1"):
+        Trainer(max_epochs=0, device="cpu")

@@ -64,9 +64,10 @@ def check_quantity(value: Any, unit: u.UnitBase | str, name: str, *, assume: boo
         raise UnitError(f"{name} must be an astropy Quantity convertible to {unit}; got {value!r}")
     try:
         return value.to(unit)
-    except u.UnitConversionError as err:
+    except (u.UnitsError, ValueError, TypeError) as err:  # incl. units astropy cannot parse
         raise UnitError(
-            f"{name} has unit {value.unit}, which cannot be converted to {unit}"
+            f"{name} has unit {value.unit}, which cannot be converted to {unit}; give the "
+            f"values in {unit} (or a unit astropy converts to it)"
         ) from err
 
 
