@@ -131,3 +131,27 @@ def test_an_unparseable_coordinate_unit_is_a_unit_error(tmp_path):
     path.write_text(path.read_text().replace("name: ra, unit: deg,", "name: ra, unit: degreez,"))
     with pytest.raises(UnitError, match=r"column 'ra' has unit degreez, which cannot be converted"):
         read_catalog(path)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "match"),
+    [
+        ("redshift", 1e-9, r"column 'redshift' has 1 redshift\(s\) outside 0.001-10"),
+        ("dec", 95.0, r"column 'dec' has 1 declination\(s\) outside -90..90"),
+        ("r500c", -0.9, r"column 'r500c' has 1 non-positive"),
+    ],
+)
+def test_a_sample_made_from_arrays_checks_its_catalogue(column, value, match):
+    from astroclustermass.sample import ClusterSample
+    from astroclustermass.testing import make_tiny_sample
+
+    smp = make_tiny_sample(n=4, seed=0)
+    cat = smp.catalog.copy()
+    cat[column] = np.asarray(cat[column], dtype=float) if column in cat.colnames else 1.0
+    cat[column][2] = value
+    images = {"bolometric": np.asarray(smp.images("bolometric"))}
+    with pytest.raises(InputError, match=match) as info:
+        ClusterSample(cat, images, aperture=smp.aperture)
+    assert f"row 2 (cluster id {cat['id'][2]})" in str(info.value)
+    with pytest.raises(InputError, match="aperture must be a positive"):
+        ClusterSample(smp.catalog, images, aperture=-2.3)

@@ -15,7 +15,9 @@ from ._random import get_rng
 from ._validation import (
     REDSHIFT_RANGE,
     as_finite_array,
+    check_dec,
     check_grid,
+    check_positive_or_unknown,
     check_quantity,
     check_range,
     check_redshift,
@@ -40,5 +42,7 @@ __all__ = [
     "positive_length",
     "check_range",
     "check_redshift",
+    "check_dec",
+    "check_positive_or_unknown",
     "REDSHIFT_RANGE",
 ]

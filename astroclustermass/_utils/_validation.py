@@ -17,6 +17,8 @@ __all__ = [
     "check_grid",
     "check_range",
     "check_redshift",
+    "check_dec",
+    "check_positive_or_unknown",
     "REDSHIFT_RANGE",
 ]
 
@@ -248,3 +250,43 @@ def check_redshift(values: Any, where: str, labels: Any = None) -> np.ndarray:
         "(not a velocity or a distance) and remove placeholder values",
         labels=labels,
     )
+
+
+def check_dec(values: Any, where: str, labels: Any = None) -> np.ndarray:
+    """Refuse declinations (deg) outside [-90, 90] or NaN, naming ``where`` and the value.
+
+    Examples
+    --------
+    >>> check_dec([-90.0, 45.0], "dec").tolist()
+    [-90.0, 45.0]
+    """
+    return check_range(
+        values,
+        where,
+        low=-90.0,
+        high=90.0,
+        what="declination(s) outside -90..90 deg",
+        fix="fix the coordinates (is the column RA, or in radians?)",
+        labels=labels,
+    )
+
+
+def check_positive_or_unknown(values: Any, where: str, labels: Any = None) -> np.ndarray:
+    """Refuse zero, negative and infinite values; NaN stays allowed (meaning unknown).
+
+    Examples
+    --------
+    >>> check_positive_or_unknown([1.0, float("nan")], "r500c").tolist()
+    [1.0, nan]
+    """
+    arr = np.asarray(values, dtype=float)
+    check_range(
+        np.where(np.isnan(arr), 1.0, arr),
+        where,
+        low=0.0,
+        low_open=True,
+        what="non-positive or infinite value(s)",
+        fix="a radius or mass must be positive; leave unknown entries empty (masked or NaN)",
+        labels=labels,
+    )
+    return arr

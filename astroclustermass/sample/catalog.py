@@ -9,7 +9,13 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from .._utils import check_quantity, check_range, check_redshift
+from .._utils import (
+    check_dec,
+    check_positive_or_unknown,
+    check_quantity,
+    check_range,
+    check_redshift,
+)
 from ..bands import EnergyBands, get_bands
 from ..cosmology import get_cosmology, length_to_comoving_h, mass_to_h
 from ..exceptions import EmptyInputError, FileFormatError, InputError, MissingColumnError
@@ -112,15 +118,7 @@ def read_catalog(path: Path, cosmology: Any = None, r500c_frame: str | None = No
     rows = [f"row {i} (cluster id {ids[i]})" for i in range(len(cat))]
     where = f"catalogue {path}: column"
     check_range(column_values(cat, "ra", "deg", path), f"{where} 'ra'", labels=rows)
-    check_range(
-        column_values(cat, "dec", "deg", path),
-        f"{where} 'dec'",
-        low=-90.0,
-        high=90.0,
-        what="declination(s) outside -90..90 deg",
-        fix="fix the coordinates (is the column RA, or in radians?)",
-        labels=rows,
-    )
+    check_dec(column_values(cat, "dec", "deg", path), f"{where} 'dec'", rows)
     z = check_redshift(column_values(cat, "redshift", None, path), f"{where} 'redshift'", rows)
     cosmo = get_cosmology(cosmology)
     if "r500c" in cat.colnames:
@@ -133,7 +131,7 @@ def read_catalog(path: Path, cosmology: Any = None, r500c_frame: str | None = No
             frame=r500c_frame,
             name=f"{where} 'r500c'",
         )
-        _check_positive_or_unknown(r500, f"{where} 'r500c'", rows)
+        check_positive_or_unknown(r500, f"{where} 'r500c'", rows)
         cat["r500c"] = r500
         cat["r500c"].description = "R500c in comoving h^-1 Mpc" + (
             f" (converted from {unit})" if unit is not None else ""
@@ -143,26 +141,12 @@ def read_catalog(path: Path, cosmology: Any = None, r500c_frame: str | None = No
         mass = mass_to_h(
             column_values(cat, "m500c", None, path), unit, cosmo, name=f"{where} 'm500c'"
         )
-        _check_positive_or_unknown(mass, f"{where} 'm500c'", rows)
+        check_positive_or_unknown(mass, f"{where} 'm500c'", rows)
         cat["m500c"] = mass
         cat["m500c"].description = "M500c in h^-1 Msun"
         if "log10_m500c" not in cat.colnames:
             cat["log10_m500c"] = np.log10(mass)
     return cat
-
-
-def _check_positive_or_unknown(values: np.ndarray, where: str, rows: list[str]) -> None:
-    """Refuse zero, negative and infinite values; NaN (masked) stays 'unknown'."""
-    known = np.where(np.isnan(values), 1.0, values)
-    check_range(
-        known,
-        where,
-        low=0.0,
-        low_open=True,
-        what="non-positive or infinite value(s)",
-        fix="a radius or mass must be positive; leave unknown entries empty (masked)",
-        labels=rows,
-    )
 
 
 def resolve_band_sets(bands: Any) -> list[EnergyBands]:
