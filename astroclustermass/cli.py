@@ -12,8 +12,14 @@
     astroclustermass plugins
 
 Errors the package raises on purpose (`~astroclustermass.exceptions.AstroClusterMassError`)
-print one line to standard error and exit with status 2; ``--debug`` shows the
-traceback instead.
+and file-system errors print one line to standard error, with options in their
+command-line spelling (``--overwrite``, ``--on-error skip``), and exit with
+status 2; anything else is reported as an internal error on one line (status
+1). Warnings print one line each, without Python source. ``--debug`` shows the
+traceback instead. ``--out`` is checked before any work: an existing file or
+non-empty directory is refused unless ``--overwrite`` is given, and even then
+only the files the command writes are replaced (``train`` and ``simulate``
+refuse a directory that holds anything else).
 
 Examples
 --------
@@ -28,6 +34,7 @@ import argparse
 import ast
 import json
 import sys
+import warnings
 from argparse import SUPPRESS
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,8 +95,14 @@ def _add_param_option(parser: argparse.ArgumentParser, help: str) -> None:
 
 
 def _output_dir(args: argparse.Namespace) -> Path:
-    """``--out`` as a directory that is new, empty, or may be overwritten (``--overwrite``)."""
+    """``--out`` as a directory that is new, empty, or may be overwritten (``--overwrite``).
+
+    The commands using it write a fixed set of files into the directory and
+    leave everything else there alone.
+    """
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a directory; choose another --out")
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise InputError(f"{out} exists and is not empty; pass --overwrite to replace its files")
     return out
@@ -102,6 +115,42 @@ def _given(args: argparse.Namespace, **names: str) -> dict[str, Any]:
     ``args`` unless given, so the Python API's own defaults apply otherwise.
     """
     return {param: getattr(args, dest) for dest, param in names.items() if hasattr(args, dest)}
+
+
+def _output_file(args: argparse.Namespace) -> Path:
+    """``--out`` as a file that is new or may be replaced (``--overwrite``); checked before work."""
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError(f"{out} is a directory; --out must name a file")
+    if out.exists() and not args.overwrite:
+        raise InputError(f"{out} exists; pass --overwrite to replace it")
+    return out
+
+
+#: Python keyword spellings in package messages, as the command line spells them.
+_CLI_SPELLING = {
+    "overwrite=True": "--overwrite",
+    "on_error='skip'": "--on-error skip",
+}
+
+
+def _cli_message(text: str) -> str:
+    """A package message with its Python spellings replaced by command-line options.
+
+    Examples
+    --------
+    >>> _cli_message("out.h5 exists; pass overwrite=True to replace it")
+    'out.h5 exists; pass --overwrite to replace it'
+    """
+    for python, cli in _CLI_SPELLING.items():
+        text = text.replace(python, cli)
+    return " ".join(text.split())  # one line
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line, without the Python source line it came from."""
+    name = "warning" if issubclass(category, UserWarning) else category.__name__
+    print(f"{PROG}: {name}: {_cli_message(str(message))}", file=sys.stderr)
 
 
 def _progress(args: argparse.Namespace) -> bool | None:
@@ -130,6 +179,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_build(args: argparse.Namespace) -> int:
     from .sample import ClusterSample
 
+    _output_file(args)
     options = _given(
         args, bands="bands", npix="npix", aperture="aperture", n_cube="n_cube", n_jobs="n_jobs"
     )
@@ -150,13 +200,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .estimators import MassEstimator
+    from .estimators._persistence import check_model_path
     from .sample import ClusterSample
 
     params = _parse_params(args.param)
     estimator = MassEstimator.from_name(args.name, **params)
+    out = Path(args.out)
+    empty = out.is_dir() and not any(out.iterdir())
+    if out.exists() and not empty and not args.overwrite:
+        raise InputError(f"{out} exists and is not empty; pass --overwrite to replace the model")
+    check_model_path(out, overwrite=True)  # refuses a directory holding foreign files
     sample = ClusterSample.read(args.sample)
     estimator.fit(sample, progress=_progress(args))
-    path = estimator.save(args.out)
+    path = estimator.save(out)
     print(f"trained {estimator!r} on {len(sample)} clusters; saved to {path}")
     return 0
 
@@ -166,12 +222,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from .estimators import MassEstimator
     from .sample import ClusterSample
 
+    out = _output_file(args)
     estimator = MassEstimator.load(args.model)
     sample = ClusterSample.read(args.sample)
     prediction = estimator.predict(sample, progress=_progress(args))
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise InputError(f"{out} exists; pass --overwrite to replace it")
     with atomic_write(out) as tmp:
         prediction.write(tmp, format="ascii.ecsv", overwrite=True)
     print(f"wrote {len(prediction)} predictions to {out}")
@@ -376,7 +430,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the calibration report against Ho et al. (2023) Tables 1 and 3",
     )
     p.add_argument("--n-jobs", type=int, default=SUPPRESS, help="worker processes (2)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing directory")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier simulation in --out (a directory holding other files is refused)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_simulate)
 
@@ -421,6 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", required=True, help="training sample (HDF5)")
     p.add_argument("--out", required=True, help="model directory to write")
     _add_param_option(p, "hyper-parameter, repeatable (values parsed as JSON/Python literals)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a saved model in --out (a directory holding other files is refused)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train)
 
@@ -532,20 +595,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
-    except AstroClusterMassError as err:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
+    except (AstroClusterMassError, OSError) as err:  # bad input, missing/unwritable files
         if args.debug:
             raise
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except FileExistsError as err:
-        if args.debug:
-            raise
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {_cli_message(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug, or an input no check caught yet: one line, no source
+        if args.debug:
+            raise
+        print(
+            f"{PROG} {args.command}: internal error: {type(err).__name__}: "
+            f"{_cli_message(str(err))} (rerun with --debug for the traceback, and please "
+            "report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ __all__ = [
     "MissingColumnError",
     "EmptyInputError",
     "UnitError",
+    "OutputExistsError",
     "BandMismatchError",
     "IncompatibleSampleError",
     "NotFittedError",
@@ -35,6 +36,7 @@ __all__ = [
     "DomainShiftWarning",
     "PluginWarning",
     "VersionMismatchWarning",
+    "RecoveryWarning",
 ]
 
 
@@ -69,6 +71,31 @@ class EmptyInputError(InputError):
 
 class UnitError(InputError):
     """A quantity has units that cannot be converted to the expected ones."""
+
+
+class OutputExistsError(InputError, FileExistsError):
+    """An output path exists and may not be replaced (``overwrite=False``, or foreign files).
+
+    Parameters
+    ----------
+    message : str
+        What exists and how to proceed.
+    path : path-like, optional
+        The output path, kept as ``.path``.
+
+    Examples
+    --------
+    >>> err = OutputExistsError("out.h5 exists", path="out.h5")
+    >>> isinstance(err, FileExistsError), err.path
+    (True, 'out.h5')
+    """
+
+    def __init__(self, message: str, *, path=None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class BandMismatchError(InputError):
@@ -118,3 +145,7 @@ class PluginWarning(AstroClusterMassWarning):
 
 class VersionMismatchWarning(AstroClusterMassWarning):
     """A saved model was written by another version of astroclustermass."""
+
+
+class RecoveryWarning(AstroClusterMassWarning):
+    """A file or model was restored from the copy an interrupted save left behind."""

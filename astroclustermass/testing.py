@@ -321,6 +321,35 @@ def estimator_checks(
             return
         raise AssertionError("fit without 'log10_m500c' must raise InputError")
 
+    def check_fit_refuses_bad_targets() -> None:
+        for what, values in (("constant", 14.2), ("NaN", None)):
+            bad = _sample_for(est, n=16, seed=3)
+            target = np.asarray(bad.catalog["log10_m500c"], dtype=float).copy()
+            if values is None:
+                target[5] = np.nan
+            else:
+                target[:] = values
+            bad.catalog["log10_m500c"] = target
+            try:
+                clone(est).fit(bad, progress=False)
+            except InputError as err:
+                if values is None:
+                    cid = str(np.asarray(bad.catalog["id"])[5])
+                    assert "log10_m500c" in str(err) and cid in str(err), (
+                        f"the NaN-target error must name the column and cluster id {cid}: {err}"
+                    )
+                continue
+            raise AssertionError(f"fit on {what} true masses must raise InputError")
+
+    def check_zero_epochs_refused() -> None:
+        if "max_epochs" not in est.get_params():
+            return
+        try:
+            clone(est).set_params(max_epochs=0).fit(get_sample(), progress=False)
+        except InputError:
+            return
+        raise AssertionError("max_epochs=0 must raise InputError (an untrained network)")
+
     def check_band_mismatch() -> None:
         needed = est.input_spec()["bands"]
         if not needed:
@@ -344,6 +373,8 @@ def estimator_checks(
         check_clone,
         check_save_load_roundtrip,
         check_fit_requires_truth,
+        check_fit_refuses_bad_targets,
+        check_zero_epochs_refused,
         check_band_mismatch,
     ]
     for check in checks:
@@ -403,7 +434,10 @@ def check_estimator(estimator: MassEstimator | str, sample: Any = None) -> None:
     writes only JSON and safetensors files and reproduces the predictions
     (an estimator class that is not registered yet is registered under its
     ``name`` for this check);
-    ``fit`` without true masses raises `InputError`; image estimators refuse
+    ``fit`` without true masses, on constant true masses or with a NaN one
+    raises `InputError` (the NaN message naming ``log10_m500c`` and the
+    cluster id); ``max_epochs=0`` is refused with `InputError` by estimators
+    that have that parameter; image estimators refuse
     images in other bands with `BandMismatchError`.
 
     Parameters

@@ -90,7 +90,7 @@ def _looks_pickled(data: bytes) -> bool:
 def test_saved_model_is_json_plus_safetensors_and_loads_without_pickle(saved, sample, monkeypatch):
     est, path = saved
     files = sorted(p.name for p in path.iterdir())
-    assert files == ["arrays.safetensors", "config.json"]
+    assert files == ["arrays.safetensors", "config.json", "manifest.json"]
     for f in path.iterdir():
         assert not _looks_pickled(f.read_bytes()[:2]), f"{f.name} starts with a pickle opcode"
     config = json.loads((path / "config.json").read_text())
@@ -126,14 +126,27 @@ def test_corrupt_or_missing_files_are_refused(saved, tmp_path):
     with pytest.raises(ModelFileError, match="not a saved astroclustermass model"):
         MassEstimator.load(tmp_path / "nothing_here")
     (path / "config.json").write_text("{broken")
+    with pytest.raises(ModelFileError, match="config.json does not match the checksum"):
+        MassEstimator.load(path)
+    _reseal(path)  # a deliberate edit, with the manifest brought up to date
     with pytest.raises(ModelFileError, match="not valid model JSON"):
         MassEstimator.load(path)
+
+
+def _reseal(path):
+    """Record the current checksums in the manifest, as a deliberate editor would."""
+    from astroclustermass.estimators._persistence import _sha256
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["sha256"] = {name: _sha256(path / name) for name in manifest["sha256"]}
+    (path / "manifest.json").write_text(json.dumps(manifest))
 
 
 def _edit_config(path, **changes):
     config = json.loads((path / "config.json").read_text())
     config.update(changes)
     (path / "config.json").write_text(json.dumps(config))
+    _reseal(path)
 
 
 def test_version_mismatch_warns(saved, sample):
@@ -252,3 +265,31 @@ def test_torch_estimator_bands_are_fixed_at_fit():
     before = est.predict(s)["log10_m500c"]
     est.set_params(bands="erosita_3")
     np.testing.assert_array_equal(est.predict(s)["log10_m500c"], before)
+
+
+def _registered_names():
+    from astroclustermass.plugins import estimator_registry
+
+    return sorted(estimator_registry().describe())
+
+
+@pytest.mark.parametrize("name", _registered_names())
+@pytest.mark.parametrize("check", ["check_fit_refuses_bad_targets", "check_zero_epochs_refused"])
+def test_every_estimator_refuses_bad_targets_and_zero_epochs(name, check):
+    """Constant or NaN true masses and max_epochs=0 are refused by every registered estimator."""
+    dict(estimator_checks(name))[check]()
+
+
+def test_constant_target_message_names_the_column():
+    est = PowerLawEstimator(observable="n_gal", min_per_bin=5)
+    smp = make_tiny_sample(n=20, seed=4)
+    smp.catalog["log10_m500c"] = np.full(len(smp), 14.5)
+    with pytest.raises(InputError, match=r"'log10_m500c'\) are all 14.5 \(standard deviation 0"):
+        est.fit(smp)
+
+
+def test_trainer_refuses_zero_epochs():
+    from astroclustermass.estimators.training import Trainer
+
+    with pytest.raises(InputError, match="max_epochs must be >= 1"):
+        Trainer(max_epochs=0, device="cpu")

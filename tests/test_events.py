@@ -369,8 +369,8 @@ def test_constructor_validation():
         EventList(c, [1.0, 2.0] * u.keV, time=[1.0, 2.0])
     with pytest.raises(InputError, match="SkyCoord"):
         EventList([1, 2], [1.0, 2.0] * u.keV)
-    ev = EventList(SkyCoord([1.0] * u.rad, [0.1] * u.rad), [1.0] * u.MeV)
-    assert ev.energy.value[0] == 1000.0 and ev.ra.value[0] == pytest.approx(np.degrees(1.0))
+    ev = EventList(SkyCoord([1.0] * u.rad, [0.1] * u.rad), [0.002] * u.MeV)
+    assert ev.energy.value[0] == 2.0 and ev.ra.value[0] == pytest.approx(np.degrees(1.0))
 
 
 def test_write_rejects_unknown_meta_and_conflicting_labels(tmp_path):
@@ -548,7 +548,9 @@ def test_scaled_unsigned_logical_and_bit_columns(tmp_path):
     cols = [
         fits.Column("RA", "D", array=np.linspace(1, 2, n)),
         fits.Column("DEC", "J", array=np.arange(n, dtype=np.int32) * 7),
-        fits.Column("SIGNAL", "J", bzero=2**31, array=np.arange(n, dtype=np.uint32) + 4000000000),
+        fits.Column("SIGNAL", "D", array=np.linspace(0.5, 2.0, n)),
+        # unsigned 32-bit (TZERO 2**31) in a float column read through the same path
+        fits.Column("TIME", "J", bzero=2**31, array=np.arange(n, dtype=np.uint32) + 4000000000),
         fits.Column("SRC_ID", "I", array=np.arange(n, dtype=np.int16)),
         fits.Column("FLAG", "L", array=np.array([True, False, True, True, False])),
     ]
@@ -558,8 +560,8 @@ def test_scaled_unsigned_logical_and_bit_columns(tmp_path):
     d = fits.getdata(p, "EVENTS")
     np.testing.assert_allclose(d["DEC"], 1.0 + 0.007 * np.arange(n))  # astropy applies TSCAL
     np.testing.assert_allclose(ev.dec.value, d["DEC"], rtol=1e-15)
-    np.testing.assert_array_equal(ev.energy.value, d["SIGNAL"].astype(float))
-    assert ev.energy.value[-1] == 4000000004.0
+    np.testing.assert_array_equal(ev.time.value, d["TIME"].astype(float))
+    assert ev.time.value[-1] == 4000000004.0
     np.testing.assert_array_equal(ev.src_id, d["SRC_ID"])
     q = tmp_path / "bits.fits"
     _write_table(

@@ -94,6 +94,8 @@ PUBLIC = {
         "OutOfRangeWarning",
         "PluginWarning",
         "VersionMismatchWarning",
+        "OutputExistsError",
+        "RecoveryWarning",
     ],
     "testing": ["check_estimator", "estimator_checks", "make_tiny_sample", "check_attribution"],
     "estimators": [

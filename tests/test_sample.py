@@ -606,3 +606,24 @@ def test_build_refuses_a_bad_grid_before_reading_anything(tmp_path, kwargs, matc
     if "npix" in kwargs:
         with pytest.raises(InputError, match=match):
             bin_events(np.zeros(1), np.zeros(1), npix=kwargs["npix"])
+
+
+def test_a_corrupted_chunk_names_the_sample_file_and_dataset(tmp_path):
+    import h5py
+
+    from astroclustermass.exceptions import FileFormatError
+    from astroclustermass.testing import make_tiny_sample
+
+    path = make_tiny_sample(n=6, seed=1).write(tmp_path / "s.h5")
+    with h5py.File(path, "r") as f:
+        info = f["images/bolometric"].id.get_chunk_info(2)  # cluster 2's compressed chunk
+    raw = bytearray(path.read_bytes())
+    raw[info.byte_offset : info.byte_offset + info.size] = b"\xff" * info.size
+    path.write_bytes(bytes(raw))
+    lazy = ClusterSample.read(path)  # the header and tables are intact
+    np.asarray(lazy[:2].images("bolometric"))  # other clusters' chunks still read
+    pattern = r"sample file .*s\.h5: dataset 'images/bolometric' cannot be read.*damaged"
+    with pytest.raises(FileFormatError, match=pattern):
+        np.asarray(lazy.images("bolometric"))
+    with pytest.raises(FileFormatError, match=pattern):
+        ClusterSample.read(path, lazy=False)

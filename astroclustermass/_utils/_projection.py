@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import InputError, UnitError
+
 __all__ = ["gnomonic", "sky_to_comoving"]
 
 
@@ -87,13 +89,39 @@ def sky_to_comoving(ra_deg: Any, dec_deg: Any, center: Any, redshift: float, cos
 
 
 def _center_deg(center: Any) -> tuple[float, float]:
-    """Return ``(ra, dec)`` in degrees from a SkyCoord or a pair of numbers/Quantities."""
+    """Return ``(ra, dec)`` in degrees from a SkyCoord or a pair of numbers/Quantities.
+
+    Raises `~astroclustermass.exceptions.InputError` for anything else, a
+    non-finite value or a Dec outside [-90, 90] degrees.
+
+    Examples
+    --------
+    >>> _center_deg((150.0, 95.0))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    astroclustermass.exceptions.InputError: center Dec 95.0 deg is outside [-90, 90] deg; ...
+    """
     if hasattr(center, "icrs") and hasattr(center, "ra"):
         c = center.icrs
         return float(c.ra.deg), float(c.dec.deg)
-    ra0, dec0 = center
-    if hasattr(ra0, "to_value"):
-        ra0 = ra0.to_value("deg")
-    if hasattr(dec0, "to_value"):
-        dec0 = dec0.to_value("deg")
-    return float(ra0), float(dec0)
+    try:
+        ra0, dec0 = center
+        if hasattr(ra0, "to_value"):
+            ra0 = ra0.to_value("deg")
+        if hasattr(dec0, "to_value"):
+            dec0 = dec0.to_value("deg")
+        ra0, dec0 = float(ra0), float(dec0)
+    except (TypeError, ValueError) as err:
+        if type(err).__name__ == "UnitConversionError":
+            raise UnitError(f"center must be in angle units; got {center!r}") from err
+        raise InputError(
+            f"center must be a SkyCoord or an (ra, dec) pair in degrees; got {center!r}"
+        ) from err
+    if not (np.isfinite(ra0) and np.isfinite(dec0)):
+        raise InputError(f"center must be finite; got (ra, dec) = ({ra0}, {dec0})")
+    if not -90.0 <= dec0 <= 90.0:
+        raise InputError(
+            f"center Dec {dec0} deg is outside [-90, 90] deg; check the coordinates "
+            "(RA and Dec swapped? radians?)"
+        )
+    return ra0, dec0

@@ -15,6 +15,11 @@ __all__ = [
     "positive_length",
     "positive_int",
     "check_grid",
+    "check_range",
+    "check_redshift",
+    "check_dec",
+    "check_positive_or_unknown",
+    "REDSHIFT_RANGE",
 ]
 
 
@@ -61,9 +66,10 @@ def check_quantity(value: Any, unit: u.UnitBase | str, name: str, *, assume: boo
         raise UnitError(f"{name} must be an astropy Quantity convertible to {unit}; got {value!r}")
     try:
         return value.to(unit)
-    except u.UnitConversionError as err:
+    except (u.UnitsError, ValueError, TypeError) as err:  # incl. units astropy cannot parse
         raise UnitError(
-            f"{name} has unit {value.unit}, which cannot be converted to {unit}"
+            f"{name} has unit {value.unit}, which cannot be converted to {unit}; give the "
+            f"values in {unit} (or a unit astropy converts to it)"
         ) from err
 
 
@@ -158,3 +164,129 @@ def check_grid(npix: Any, aperture: Any) -> tuple[int, float]:
     astroclustermass.exceptions.InputError: npix must be a positive integer; got 64.5
     """
     return positive_int(npix, "npix"), positive_length(aperture, "aperture")
+
+
+#: Redshifts a cluster may have here. Below 1e-3 (4 h^-1 Mpc) an object is inside the
+#: Local Group, not a cluster behind it, and its 4.6 h^-1 Mpc image spans tens of degrees;
+#: such values are unit slips (a velocity, a distance) or placeholders. Above 10 no
+#: cluster exists.
+REDSHIFT_RANGE = (1e-3, 10.0)
+
+
+def check_range(
+    values: Any,
+    where: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    what: str = "value(s) out of range",
+    fix: str = "",
+    labels: Any = None,
+) -> np.ndarray:
+    """Float array of ``values``, refusing NaN/inf and values outside ``[low, high]``.
+
+    Parameters
+    ----------
+    values : array-like
+        The values.
+    where : str
+        What they are, for the message (e.g. ``"catalogue cat.ecsv: column 'dec'"``).
+    low, high : float, optional
+        Allowed range (inclusive; ``low_open`` makes ``low`` exclusive).
+    what, fix : str
+        The message's description of a bad value and how to fix it.
+    labels : sequence of str, optional
+        One label per value (e.g. ``"row 3 (cluster id 7)"``); default the index.
+
+    Raises
+    ------
+    InputError
+        Naming ``where``, the count, the first bad value and its label.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_range([10.0, 95.0], "column 'dec'", low=-90, high=90)
+    ... except InputError as err:
+    ...     print(err)
+    column 'dec' has 1 value(s) out of range [-90, 90], the first at index 1: 95.0
+    """
+    arr = np.asarray(values, dtype=float)
+    flat = arr.ravel()
+    bad = ~np.isfinite(flat)
+    if low is not None:
+        bad |= (flat <= low) if low_open else (flat < low)
+    if high is not None:
+        bad |= flat > high
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        at = f"index {i}" if labels is None else str(np.asarray(labels).ravel()[i])
+        if what == "value(s) out of range":
+            lo = "-inf" if low is None else f"{low:g}"
+            hi = "inf" if high is None else f"{high:g}"
+            what = f"value(s) out of range {'(' if low_open else '['}{lo}, {hi}]"
+        msg = f"{where} has {int(bad.sum())} {what}, the first at {at}: {float(flat[i])!r}"
+        raise InputError(msg + (f"; {fix}" if fix else ""))
+    return arr
+
+
+def check_redshift(values: Any, where: str, labels: Any = None) -> np.ndarray:
+    """Refuse redshifts outside `REDSHIFT_RANGE` (or NaN), naming ``where`` and the value.
+
+    Examples
+    --------
+    >>> check_redshift([0.1, 0.3], "redshift").tolist()
+    [0.1, 0.3]
+    """
+    lo, hi = REDSHIFT_RANGE
+    return check_range(
+        values,
+        where,
+        low=lo,
+        high=hi,
+        what=f"redshift(s) outside {lo:g}-{hi:g}",
+        fix="a cluster's redshift lies in this range; check that the column holds redshift "
+        "(not a velocity or a distance) and remove placeholder values",
+        labels=labels,
+    )
+
+
+def check_dec(values: Any, where: str, labels: Any = None) -> np.ndarray:
+    """Refuse declinations (deg) outside [-90, 90] or NaN, naming ``where`` and the value.
+
+    Examples
+    --------
+    >>> check_dec([-90.0, 45.0], "dec").tolist()
+    [-90.0, 45.0]
+    """
+    return check_range(
+        values,
+        where,
+        low=-90.0,
+        high=90.0,
+        what="declination(s) outside -90..90 deg",
+        fix="fix the coordinates (is the column RA, or in radians?)",
+        labels=labels,
+    )
+
+
+def check_positive_or_unknown(values: Any, where: str, labels: Any = None) -> np.ndarray:
+    """Refuse zero, negative and infinite values; NaN stays allowed (meaning unknown).
+
+    Examples
+    --------
+    >>> check_positive_or_unknown([1.0, float("nan")], "r500c").tolist()
+    [1.0, nan]
+    """
+    arr = np.asarray(values, dtype=float)
+    check_range(
+        np.where(np.isnan(arr), 1.0, arr),
+        where,
+        low=0.0,
+        low_open=True,
+        what="non-positive or infinite value(s)",
+        fix="a radius or mass must be positive; leave unknown entries empty (masked or NaN)",
+        labels=labels,
+    )
+    return arr

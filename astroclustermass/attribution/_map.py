@@ -185,23 +185,26 @@ class AttributionMap:
         From the catalogue column ``r500c`` when present; otherwise from
         ``log10_m500c`` (the true mass, else the prediction
         ``log10_m500c_pred``) and the redshift with `r500c_from_mass` in the
-        maps' cosmology. NaN where neither is known.
+        maps' cosmology. NaN where neither is known. A column with a unit is
+        converted like a catalogue's
+        (`~astroclustermass.cosmology.length_to_comoving_h`: h⁻¹ units are
+        comoving, plain kpc/Mpc physical).
         """
+        from ..cosmology import cosmology_from_dict, length_to_comoving_h
+
         cat = self.catalog
+        cosmo = cosmology_from_dict(self.cosmology) if self.cosmology else None
         if "r500c" in cat.colnames:
             col = cat["r500c"]
-            unit = getattr(col, "unit", None)
-            values = np.asarray(col, dtype=float)
-            if unit is not None:
-                import astropy.units as u
-
-                values = (values * u.Unit(unit)).to_value(u.Mpc)
-            return values
+            return length_to_comoving_h(
+                np.asarray(col, dtype=float),
+                getattr(col, "unit", None),
+                np.asarray(cat["redshift"], dtype=float),
+                cosmo,
+                name="the maps' catalogue column 'r500c'",
+            )
         for name in ("log10_m500c", "log10_m500c_pred"):
             if name in cat.colnames:
-                from ..cosmology import cosmology_from_dict
-
-                cosmo = cosmology_from_dict(self.cosmology) if self.cosmology else None
                 return r500c_from_mass(cat[name], cat["redshift"], cosmo)
         return np.full(len(cat), np.nan)
 
@@ -398,9 +401,7 @@ def write_hdf5(path: str | os.PathLike, meta: dict, overwrite: bool = False) -> 
     from ..version import __version__
 
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_write(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
         yield f
         f.attrs["meta"] = json.dumps(meta)
         f.attrs["version"] = __version__

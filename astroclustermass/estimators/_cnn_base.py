@@ -175,7 +175,7 @@ class ImageCNNEstimator(TorchMassEstimator):
         "lr": [Interval(float, 0, None, closed="neither")],
         "weight_decay": [Interval(float, 0, None, closed="left")],
         "batch_size": [Interval(int, 1, None)],
-        "max_epochs": [Interval(int, 0, None)],
+        "max_epochs": [Interval(int, 1, None)],
         "patience": [Interval(int, 1, None)],
         "augment": ["boolean"],
         "tta": ["boolean"],

@@ -52,7 +52,14 @@ from ._params import ParamsMixin
 from ._persistence import read_model, write_model
 from .prediction import MassPrediction
 
-__all__ = ["MassEstimator", "InputSpec", "clone", "check_is_fitted"]
+__all__ = [
+    "MassEstimator",
+    "InputSpec",
+    "clone",
+    "check_is_fitted",
+    "check_target",
+    "MIN_TARGET_STD_DEX",
+]
 
 
 class InputSpec(dict):
@@ -301,13 +308,10 @@ class MassEstimator(ParamsMixin, ABC):
         """
         self._validate_params()
         self._check_inputs(sample, "training")
-        if "log10_m500c" not in sample.catalog.colnames:
-            raise InputError(
-                "the training sample has no true masses (catalogue column 'log10_m500c'); "
-                "a mass estimator can only be fitted on clusters with known masses"
-            )
+        check_target(sample, "training", require_spread=True)
         if validation is not None:
             self._check_inputs(validation, "validation")
+            check_target(validation, "validation")
         with self._call_cache():
             self._fit(sample, validation, **_accepted(self._fit, options))
             self.training_info_ = self._training_info(sample)
@@ -529,6 +533,68 @@ class MassEstimator(ParamsMixin, ABC):
         est.domain_ = DomainModel.from_dict(config["domain"]) if "domain" in config else None
         est.is_fitted_ = True
         return est
+
+
+#: A training target whose standard deviation is below this (dex) cannot teach a mass
+#: relation: every estimator refuses it rather than return a constant with a made-up σ.
+MIN_TARGET_STD_DEX = 1e-3
+
+
+def check_target(sample: Any, role: str, *, require_spread: bool = False) -> np.ndarray:
+    """The true masses ``log10_m500c`` of ``sample``, refused when absent, NaN/inf or constant.
+
+    The one check every estimator's `MassEstimator.fit` runs (plugins inherit it).
+
+    Parameters
+    ----------
+    sample : ClusterSample-like
+        Needs ``catalog['log10_m500c']`` (and ``id`` to name clusters).
+    role : str
+        ``"training"`` or ``"validation"``, for messages.
+    require_spread : bool
+        Also refuse a standard deviation below `MIN_TARGET_STD_DEX`.
+
+    Raises
+    ------
+    InputError
+        Naming the column, the clusters and the fix.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> class S:  # a minimal sample-like object
+    ...     catalog = Table({"id": [3, 4], "log10_m500c": [14.0, 14.0]})
+    >>> check_target(S(), "training", require_spread=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    astroclustermass.exceptions.InputError: the training sample's true masses ... are all 14 ...
+    """
+    cat = sample.catalog
+    if "log10_m500c" not in cat.colnames:
+        raise InputError(
+            f"the {role} sample has no true masses (catalogue column 'log10_m500c'); "
+            "a mass estimator can only be fitted on clusters with known masses"
+        )
+    target = np.ma.filled(np.ma.asarray(cat["log10_m500c"], dtype=float), np.nan)
+    ids = np.asarray(cat["id"]) if "id" in cat.colnames else np.arange(len(cat))
+    bad = ~np.isfinite(target)
+    if bad.any():
+        shown = ", ".join(str(i) for i in ids[bad][:5]) + (", ..." if bad.sum() > 5 else "")
+        raise InputError(
+            f"the {role} sample's catalogue column 'log10_m500c' has {int(bad.sum())} NaN/inf "
+            f"value(s), for cluster id(s) {shown}; drop those clusters (e.g. "
+            "sample[np.isfinite(sample.catalog['log10_m500c'])]) or give them masses"
+        )
+    if require_spread:
+        spread = float(np.std(target)) if target.size else 0.0
+        if target.size < 2 or spread < MIN_TARGET_STD_DEX:
+            raise InputError(
+                f"the {role} sample's true masses (catalogue column 'log10_m500c') are all "
+                f"{float(np.mean(target)):.6g} (standard deviation {spread:.2g} dex over "
+                f"{target.size} cluster(s)); a mass estimator needs clusters of different "
+                "masses to learn from"
+            )
+    return target
 
 
 def _observable_names(sample: Any) -> list[str]:

@@ -168,9 +168,10 @@ class Trainer:
         self.num_threads = num_threads
         self.micro_batch = micro_batch
         self.restore_best = bool(restore_best)
-        if self.batch_size < 1 or self.max_epochs < 0 or self.patience < 1:
+        if self.batch_size < 1 or self.max_epochs < 1 or self.patience < 1:
             raise InputError(
-                "batch_size and patience must be >= 1 and max_epochs >= 0; got "
+                "batch_size, patience and max_epochs must be >= 1 (max_epochs=0 would return "
+                "an untrained network); got "
                 f"{batch_size}, {patience}, {max_epochs}"
             )
 

@@ -33,9 +33,10 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
+from .._utils import check_redshift
 from .._utils._projection import _center_deg, sky_to_comoving
 from ..exceptions import EmptyInputError, InputError, MissingColumnError, UnitError
-from .fits import META_KEYWORDS, read_event_file, write_event_file
+from .fits import META_KEYWORDS, check_energy_scale, read_event_file, write_event_file
 from .selection import selection_mask
 from .sources import (
     DEFAULT_SRC_ID,
@@ -149,6 +150,7 @@ class EventList:
         e_kev = _as_1d_float(e_kev, ra.size, "energy")
         if e_kev.size and e_kev.min() < 0:
             raise InputError("energy must be non-negative")
+        check_energy_scale(e_kev, f"energy (given in {energy.unit})", "pass the values in u.eV")
         t = None
         if time is not None:
             if not isinstance(time, u.Quantity):
@@ -525,7 +527,8 @@ class EventList:
         center : `~astropy.coordinates.SkyCoord` or (ra, dec) in deg, optional
             Cluster centre; default the header's ``RA_OBJ``/``DEC_OBJ``.
         redshift : float, optional
-            Cluster redshift (> 0); default the header's ``REDSHIFT``.
+            Cluster redshift, within 0.001-10 (smaller values are a unit slip
+            or a placeholder, not a cluster); default the header's ``REDSHIFT``.
         cosmology : `~astropy.cosmology.FLRW`, str or None
             Default WMAP7.
 
@@ -547,9 +550,12 @@ class EventList:
             redshift = self.meta.get("redshift")
             if redshift is None:
                 raise InputError("pass redshift=... (the header has no REDSHIFT keyword)")
-        z = float(redshift)
-        if not np.isfinite(z) or z <= 0:
-            raise InputError(f"redshift must be a positive finite number; got {redshift!r}")
+        try:
+            z = float(check_redshift(float(redshift), "redshift"))
+        except (TypeError, ValueError) as err:
+            if isinstance(err, InputError):
+                raise
+            raise InputError(f"redshift must be a number; got {redshift!r}") from err
         if len(self) == 0:
             return np.zeros(0), np.zeros(0)
         x, y = sky_to_comoving(self._ra, self._dec, (ra0, dec0), z, cosmology)

@@ -44,7 +44,15 @@ from ..exceptions import (
 )
 from .sources import SOURCE_KEYWORDS
 
-__all__ = ["FORMATS", "read_event_file", "write_event_file", "META_KEYWORDS", "EXTRA_COLUMNS"]
+__all__ = [
+    "FORMATS",
+    "read_event_file",
+    "write_event_file",
+    "META_KEYWORDS",
+    "EXTRA_COLUMNS",
+    "check_energy_scale",
+    "MAX_MEDIAN_KEV",
+]
 
 FORMATS = ("sixte", "esass", "phox")
 
@@ -391,6 +399,31 @@ def _float_column(
     return values
 
 
+#: A median photon energy above this (keV) is not an X-ray event list: most likely eV
+#: values labelled keV (eROSITA detects 0.2-10 keV).
+MAX_MEDIAN_KEV = 100.0
+
+
+def check_energy_scale(energy_kev: np.ndarray, where: str, fix: str) -> None:
+    """Refuse energies whose median exceeds `MAX_MEDIAN_KEV` (eV read as keV).
+
+    Examples
+    --------
+    >>> check_energy_scale(np.array([975.0, 1200.0]), "SIGNAL", "set TUNIT")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    astroclustermass.exceptions.InputError: SIGNAL has a median photon energy of 1087.5 keV, ...
+    """
+    if energy_kev.size == 0:
+        return
+    median = float(np.median(energy_kev))
+    if median > MAX_MEDIAN_KEV:
+        raise InputError(
+            f"{where} has a median photon energy of {median:g} keV, far above X-ray energies "
+            f"(0.2-10 keV): the values look like eV labelled keV; {fix}"
+        )
+
+
 def _check_finite(table: _Table, name: str, values: np.ndarray) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
@@ -482,6 +515,11 @@ def read_event_file(path: Any, fmt: str | None = None, source_map: dict | None =
     if energy.size and energy.min() < 0:
         row = int(np.flatnonzero(energy < 0)[0])
         raise InputError(f"{path}: column {name!r} has a negative energy in row {row}")
+    check_energy_scale(
+        energy,
+        f"{path}: column {name!r} (unit {table.unit(name) or 'none, read as keV'})",
+        "set the column's TUNIT to 'eV' (or divide the values by 1000)",
+    )
     time = _float_column(table, "TIME", "s", "s") if table.has("TIME") else None
     src_id = _int_column(table, "SRC_ID") if table.has("SRC_ID") else None
     extra = {c: _int_column(table, c) for c in EXTRA_COLUMNS if table.has(c)}
@@ -576,8 +614,5 @@ def write_event_file(
             ids = sorted(i for i, lab in source_map.items() if lab == label)
             if ids:
                 events.header[key] = (",".join(str(i) for i in ids), f"SRC_ID values of {label}")
-    try:
-        with atomic_write(path, overwrite=overwrite) as tmp:
-            fits.HDUList([primary, events]).writeto(tmp, overwrite=True)
-    except FileExistsError as err:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from err
+    with atomic_write(path, overwrite=overwrite) as tmp:
+        fits.HDUList([primary, events]).writeto(tmp, overwrite=True)

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import astropy.units as u
 import numpy as np
 
 from .._utils import check_grid, defaults, positive_length
+from .._utils._projection import _center_deg
 from ..bands import EnergyBands, get_bands
 from ..cosmology import get_cosmology
 from ..exceptions import BandMismatchError, InputError
@@ -70,12 +70,8 @@ def _skycoord(center: Any):
 
     if center is None or isinstance(center, SkyCoord):
         return center
-    try:
-        ra, dec = center
-    except (TypeError, ValueError) as err:
-        raise InputError(f"center must be a SkyCoord or an (ra, dec) pair; got {center!r}") from err
-    unit = None if isinstance(ra, u.Quantity) else "deg"
-    return SkyCoord(ra, dec, unit=unit, frame="icrs")
+    ra, dec = _center_deg(center)  # refuses a Dec outside [-90, 90] with the package's error
+    return SkyCoord(ra, dec, unit="deg", frame="icrs")
 
 
 class BandImage:

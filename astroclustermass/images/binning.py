@@ -117,7 +117,7 @@ def _as_positions(values: Any, name: str) -> np.ndarray:
 
 def _as_band_index(values: Any, n: int, n_bands: int, name: str) -> np.ndarray | None:
     if values is None:
-        if n_bands != 1:
+        if n_bands != 1 and n > 0:  # with no photons there is nothing to sort into bands
             raise InputError(
                 f"band indices are required when n_bands={n_bands}; compute them with "
                 "assign_bands(energy, bands)"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from .._utils import check_dec, check_positive_or_unknown, check_redshift
 from ..bands import EnergyBands, get_bands
 from ..events.sources import LABELLED_SOURCES
 from ..exceptions import BandMismatchError, InputError, UnknownNameError
@@ -72,6 +74,33 @@ def check_counts(arr: Any, what: str, n: int, n_bands: int) -> Any:
     return arr
 
 
+def check_catalog_values(cat: Table, where: str = "the sample's catalogue") -> None:
+    """Refuse a redshift outside 0.001-10, a Dec beyond ±90° or a non-positive ``r500c``.
+
+    Examples
+    --------
+    >>> check_catalog_values(Table({"id": [4], "redshift": [1e-9]}))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    astroclustermass.exceptions.InputError: the sample's catalogue: column 'redshift' has 1 ...
+    """
+    ids = np.asarray(cat["id"])
+    rows = [f"row {i} (cluster id {ids[i]})" for i in range(len(cat))]
+
+    def values(name: str) -> np.ndarray:
+        return np.ma.filled(np.ma.asarray(cat[name], dtype=float), np.nan)
+
+    if "redshift" in cat.colnames:
+        check_redshift(values("redshift"), f"{where}: column 'redshift'", rows)
+    if "dec" in cat.colnames:
+        dec = cat["dec"]
+        unit = getattr(dec, "unit", None)
+        deg = values("dec") * (1.0 if unit is None else u.Unit(unit).to("deg"))
+        check_dec(deg, f"{where}: column 'dec'", rows)
+    if "r500c" in cat.colnames:
+        check_positive_or_unknown(values("r500c"), f"{where}: column 'r500c'", rows)
+
+
 def validate_arrays(
     catalog: Any,
     images: Mapping[str, Any],
@@ -86,6 +115,7 @@ def validate_arrays(
     if "id" not in cat.colnames:
         cat.add_column(np.arange(len(cat), dtype=np.int64), name="id", index=0)
     n = len(cat)
+    check_catalog_values(cat)
     if not images:
         raise InputError("a ClusterSample needs at least one image set, e.g. {'bolometric': arr}")
     specs = dict(band_sets or {})

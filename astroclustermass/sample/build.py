@@ -279,6 +279,7 @@ def build_sample(
     path,
     overwrite,
     n_cube=defaults.N_CUBE,
+    r500c_frame=None,
 ):
     """Implementation of `ClusterSample.build`."""
     from .._utils import atomic_write
@@ -298,7 +299,7 @@ def build_sample(
     bolo = get_bands("bolometric")
     main = next((k for k, b in enumerate(band_sets) if b.name == "bolometric" or b == bolo), 0)
     cosmo = get_cosmology(cosmology)
-    cat = read_catalog(directory / catalog)
+    cat = read_catalog(directory / catalog, cosmo, r500c_frame)
     n = len(cat)
     groups = galaxy_groups(directory, galaxies, cat) if dynamics else None
     cfg = _Config(band_sets, main, npix, aperture, cosmo, tuple(sources), groups is not None)
@@ -306,10 +307,8 @@ def build_sample(
     ra = column_values(cat, "ra", "deg", directory / catalog)
     dec = column_values(cat, "dec", "deg", directory / catalog)
     z = column_values(cat, "redshift", None, directory / catalog)
-    r500 = (
-        column_values(cat, "r500c", "Mpc", directory / catalog)
-        if "r500c" in cat.colnames
-        else np.full(n, np.nan)
+    r500 = (  # comoving h^-1 Mpc: read_catalog converted it
+        np.asarray(cat["r500c"], dtype=float) if "r500c" in cat.colnames else np.full(n, np.nan)
     )
     ids = np.asarray(cat["id"])
     files = [str(f) for f in np.asarray(cat["file"])]

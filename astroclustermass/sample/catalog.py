@@ -9,8 +9,15 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from .._utils import check_quantity
+from .._utils import (
+    check_dec,
+    check_positive_or_unknown,
+    check_quantity,
+    check_range,
+    check_redshift,
+)
 from ..bands import EnergyBands, get_bands
+from ..cosmology import get_cosmology, length_to_comoving_h, mass_to_h
 from ..exceptions import EmptyInputError, FileFormatError, InputError, MissingColumnError
 from .ecsv import read_ecsv
 
@@ -30,10 +37,13 @@ def read_table(path: Path, what: str) -> Table:
     Traceback (most recent call last):
     FileFormatError: catalogue /nonexistent.ecsv does not exist
     """
+    from astropy.cosmology import units as cu
+
     if not path.exists():
         raise FileFormatError(f"{what} {path} does not exist")
     try:
-        return read_ecsv(path) if path.suffix.lower() == ".ecsv" else Table.read(path)
+        with u.add_enabled_units(cu):  # h^-1 units (littleh) parse
+            return read_ecsv(path) if path.suffix.lower() == ".ecsv" else Table.read(path)
     except Exception as err:  # astropy raises many types for unreadable tables
         raise FileFormatError(f"cannot read {what} {path}: {err}") from err
 
@@ -56,10 +66,30 @@ def column_values(table: Table, name: str, unit: str | None, path: Path) -> np.n
     return np.asarray(vals, dtype=float)
 
 
-def read_catalog(path: Path) -> Table:
+def read_catalog(path: Path, cosmology: Any = None, r500c_frame: str | None = None) -> Table:
     """Read and check a cluster catalogue (required columns file, ra, dec, redshift).
 
-    Adds ``id`` (row number) when absent and ``log10_m500c`` from ``m500c``.
+    Adds ``id`` (row number) when absent. Every value is checked here, once,
+    and a bad one is refused naming the file, column, row and cluster id:
+    ``ra`` finite, ``dec`` within ±90°, ``redshift`` within
+    0.001-10, ``r500c`` and ``m500c``
+    positive (NaN means unknown). Units go through astropy: ``r500c`` in any
+    length unit, ``h⁻¹`` ones included (``Mpc / littleh``, ``Mpc / h``),
+    becomes comoving h⁻¹ Mpc with the cosmology's h (see
+    `~astroclustermass.cosmology.length_to_comoving_h`; plain numbers are
+    comoving h⁻¹ Mpc); ``m500c`` in ``Msun`` or ``Msun / h`` (plain numbers:
+    h⁻¹ M☉) becomes h⁻¹ M☉ and gives ``log10_m500c``.
+
+    Parameters
+    ----------
+    path : Path
+        The catalogue.
+    cosmology : FLRW, str or None
+        Supplies h for the unit conversions (default WMAP7).
+    r500c_frame : {"comoving", "physical"}, optional
+        Whether ``r500c`` is comoving or physical where its unit cannot say;
+        default comoving for h⁻¹ units and plain numbers, physical for
+        ``kpc``/``Mpc``.
 
     Examples
     --------
@@ -80,24 +110,42 @@ def read_catalog(path: Path) -> Table:
             )
     if len(cat) == 0:
         raise EmptyInputError(f"catalogue {path} has no rows")
-    for name, unit in (("ra", "deg"), ("dec", "deg"), ("redshift", None)):
-        vals = column_values(cat, name, unit, path)
-        bad = ~np.isfinite(vals)
-        if name == "redshift":
-            bad |= vals <= 0
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"catalogue {path}: column {name!r} has {int(bad.sum())} missing/invalid value(s), "
-                f"the first at row {row} ({vals[row]!r})"
-            )
     if "id" not in cat.colnames:
         cat.add_column(np.arange(len(cat), dtype=np.int64), name="id", index=0)
     ids = np.asarray(cat["id"])
     if len(np.unique(ids)) != len(ids):
         raise InputError(f"catalogue {path}: the 'id' column has duplicate values")
-    if "log10_m500c" not in cat.colnames and "m500c" in cat.colnames:
-        cat["log10_m500c"] = np.log10(column_values(cat, "m500c", None, path))
+    rows = [f"row {i} (cluster id {ids[i]})" for i in range(len(cat))]
+    where = f"catalogue {path}: column"
+    check_range(column_values(cat, "ra", "deg", path), f"{where} 'ra'", labels=rows)
+    check_dec(column_values(cat, "dec", "deg", path), f"{where} 'dec'", rows)
+    z = check_redshift(column_values(cat, "redshift", None, path), f"{where} 'redshift'", rows)
+    cosmo = get_cosmology(cosmology)
+    if "r500c" in cat.colnames:
+        unit = getattr(cat["r500c"], "unit", None)
+        r500 = length_to_comoving_h(
+            column_values(cat, "r500c", None, path),
+            unit,
+            z,
+            cosmo,
+            frame=r500c_frame,
+            name=f"{where} 'r500c'",
+        )
+        check_positive_or_unknown(r500, f"{where} 'r500c'", rows)
+        cat["r500c"] = r500
+        cat["r500c"].description = "R500c in comoving h^-1 Mpc" + (
+            f" (converted from {unit})" if unit is not None else ""
+        )
+    if "m500c" in cat.colnames:
+        unit = getattr(cat["m500c"], "unit", None)
+        mass = mass_to_h(
+            column_values(cat, "m500c", None, path), unit, cosmo, name=f"{where} 'm500c'"
+        )
+        check_positive_or_unknown(mass, f"{where} 'm500c'", rows)
+        cat["m500c"] = mass
+        cat["m500c"].description = "M500c in h^-1 Msun"
+        if "log10_m500c" not in cat.colnames:
+            cat["log10_m500c"] = np.log10(mass)
     return cat
 
 

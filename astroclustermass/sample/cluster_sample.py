@@ -168,6 +168,7 @@ class ClusterSample:
         path: str | os.PathLike | None = None,
         overwrite: bool = False,
         n_cube: int = defaults.N_CUBE,
+        r500c_frame: str | None = None,
     ) -> ClusterSample:
         """Build a sample from a directory of event files and a catalogue.
 
@@ -217,6 +218,12 @@ class ClusterSample:
             a joint CNN on ``npix`` maps wants ``npix / 2``). The KDE is
             sampled at the voxel centres; sum-pooling a 64³ cube instead
             averages it over the voxels.
+        r500c_frame : {"comoving", "physical"}, optional
+            Whether the catalogue's ``r500c`` is comoving or physical where
+            its unit cannot say. By default h⁻¹ units (``Mpc / littleh``,
+            ``Mpc / h``) and plain numbers are comoving h⁻¹ Mpc and ``kpc`` or
+            ``Mpc`` are physical; either is converted to comoving h⁻¹ Mpc
+            with the cosmology's h (never a bare unit conversion that drops h).
 
         Returns
         -------
@@ -239,6 +246,12 @@ class ClusterSample:
             Missing directory, catalogue, or (``on_error='raise'``) event file.
         MissingColumnError
             A required catalogue column is missing.
+        InputError
+            A catalogue value outside its range (Dec beyond ±90°, a redshift
+            outside 0.001-10, a non-positive ``r500c`` or ``m500c``), named
+            with its file, column, row and cluster id.
+        UnitError
+            A catalogue unit that is not a length (``r500c``) or mass (``m500c``).
 
         Examples
         --------
@@ -265,6 +278,7 @@ class ClusterSample:
             path=path,
             overwrite=overwrite,
             n_cube=n_cube,
+            r500c_frame=r500c_frame,
         )
 
     # ------------------------------------------------------------------ access

@@ -138,11 +138,14 @@ class LazyArray:
         """Read the selected rows into memory."""
         import h5py
 
-        with h5py.File(self.path, "r") as f:
-            ds = f[self.name]
-            if self.rows is None:
-                return ds[()]
-            return _read_rows(ds, self.rows)
+        try:
+            with h5py.File(self.path, "r") as f:
+                ds = f[self.name]
+                if self.rows is None:
+                    return ds[()]
+                return _read_rows(ds, self.rows)
+        except (OSError, KeyError) as err:  # h5py: a corrupted chunk, a vanished file
+            raise _damaged(self.path, self.name, err) from err
 
     def __getitem__(self, key: Any) -> np.ndarray:
         if isinstance(key, (int, np.integer)):
@@ -159,6 +162,18 @@ class LazyArray:
         return (
             f"LazyArray({str(self.path)!r}, {self.name!r}, shape={self.shape}, dtype={self.dtype})"
         )
+
+
+def _damaged(path: Path, name: str, err: Exception) -> FileFormatError:
+    """The package's error for an HDF5 dataset that cannot be read."""
+    if not path.exists():
+        return FileFormatError(
+            f"sample file {path} no longer exists (dataset {name!r} was to be read from it)"
+        )
+    return FileFormatError(
+        f"sample file {path}: dataset {name!r} cannot be read ({type(err).__name__}: {err}); "
+        "the file is damaged (e.g. a corrupted chunk): build or write the sample again"
+    )
 
 
 def _read_rows(ds: Any, rows: np.ndarray) -> np.ndarray:
@@ -381,7 +396,12 @@ def read_hdf5(path: str | os.PathLike, lazy: bool = True) -> dict:
             raise FileFormatError(f"the tables in {path} are unreadable ({err})") from err
 
         def load(name: str) -> Any:
-            return LazyArray(path, name) if lazy else f[name][()]
+            if lazy:
+                return LazyArray(path, name)
+            try:
+                return f[name][()]
+            except OSError as err:
+                raise _damaged(path, name, err) from err
 
         try:
             images = {name: load(f"images/{name}") for name in f["images"]}

@@ -28,7 +28,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from .._utils import atomic_directory, defaults, progress_bar
+from .._utils import atomic_directory, check_replaceable, defaults, progress_bar
 from .._utils._processes import process_context
 from ..cosmology import cosmology_from_dict, cosmology_to_dict, get_cosmology
 from ..exceptions import InputError
@@ -44,6 +44,8 @@ from .writer import event_file_name, write_event_file, write_json, write_table
 __all__ = ["MockUniverse"]
 
 _STREAM_HALOS, _STREAM_OBS, _STREAM_MORPH, _STREAM_GAL, _STREAM_PHOTONS = range(5)
+#: What `MockUniverse.write` puts in its directory; ``overwrite`` replaces nothing else.
+SIMULATION_FILES = ("catalog.ecsv", "galaxies.ecsv", "simulation.json", "events")
 _MORPH_SCALARS = ("x_c", "beta", "x_cc", "q", "pa", "shift_x", "shift_y")
 _MORPH_ARRAYS = ("sub_frac", "sub_x", "sub_y", "sub_rc")
 
@@ -358,7 +360,10 @@ class MockUniverse:
         progress : bool or None
             Show a progress bar (None: only on a terminal).
         overwrite : bool
-            Replace an existing non-empty directory.
+            Replace an existing non-empty directory of an earlier simulation.
+            A directory holding anything else (a notes file, your own data)
+            is refused with `~astroclustermass.exceptions.OutputExistsError`,
+            before any work, and nothing in it is deleted.
 
         Returns
         -------
@@ -376,17 +381,14 @@ class MockUniverse:
         out_dir = Path(out_dir)
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
             raise InputError(f"n_jobs must be a positive integer; got {n_jobs!r}")
-        if out_dir.exists() and not out_dir.is_dir():
-            raise InputError(f"{out_dir} exists and is not a directory")
-        if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-            raise InputError(
-                f"{out_dir} exists and is not empty; pass overwrite=True to replace it"
-            )
+        if out_dir.is_dir() and not any(out_dir.iterdir()):
+            overwrite = True  # an empty directory is simply filled
+        check_replaceable(out_dir, overwrite, SIMULATION_FILES)
         catalog = self.catalog()
         galaxies = self.galaxies()
         specs = [self.cluster_spec(i) for i in range(self.n_clusters)]
         counts: dict[int, dict] = {}
-        with atomic_directory(out_dir, overwrite=True) as tmp:
+        with atomic_directory(out_dir, overwrite=True, owned=SIMULATION_FILES) as tmp:
             (tmp / "events").mkdir()
             base = {
                 "config": self.config.to_dict(),
