@@ -274,7 +274,7 @@ def test_check_estimator_and_save_load_roundtrip(tmp_path):
     before = est.predict(test)
     est.save(tmp_path / "model")
     names = sorted(p.name for p in (tmp_path / "model").iterdir())
-    assert names == ["arrays.safetensors", "config.json"]
+    assert names == ["arrays.safetensors", "config.json", "manifest.json"]
     after = MassEstimator.load(tmp_path / "model").predict(test)
     for col in ("log10_m500c", "sigma_log10_m500c", "log10_m500c_lo68", "log10_m500c_hi95"):
         np.testing.assert_array_equal(np.asarray(after[col]), np.asarray(before[col]))
