@@ -39,7 +39,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from .._utils import check_quantity, defaults
+from .._utils import check_quantity, defaults, positive_length
 from .._utils._projection import sky_to_comoving
 from ..exceptions import EmptyInputError, InputError, MissingColumnError, UnitError
 from .kde import kde_on_grid
@@ -61,7 +61,7 @@ SPEED_OF_LIGHT_KMS = 299792.458
 
 
 def _as_float(value: Any, unit: str, name: str) -> float:
-    """A float in ``unit`` from a number or a Quantity (lengths: Mpc read as h⁻¹ Mpc)."""
+    """A positive float in ``unit`` from a number or a Quantity (lengths: `positive_length`)."""
     if isinstance(value, u.Quantity):
         try:
             value = value.to_value(unit)
@@ -229,7 +229,7 @@ class DynamicalCube:
         if not np.isfinite(arr).all():
             raise InputError("DynamicalCube data contain NaN or inf")
         self.data = arr
-        self.aperture = _as_float(aperture, "Mpc", "aperture")
+        self.aperture = positive_length(aperture, "aperture")
         self.v_max = _as_float(v_max, "km/s", "v_max")
         self.n_galaxies = int(n_galaxies)
         self.bandwidth = float(bandwidth)
@@ -331,7 +331,7 @@ class DynamicalCube:
         n = int(n)
         if n < 2:
             raise InputError(f"n must be at least 2; got {n}")
-        aperture = _as_float(aperture, "Mpc", "aperture")
+        aperture = positive_length(aperture, "aperture")
         v_max = _as_float(v_max, "km/s", "v_max")
         v, x, y, m_star = galaxy_phase_space(galaxies, center, redshift, cosmology)
         keep = _cylinder(v, x, y, m_star, aperture, v_max, m_star_min)
