@@ -350,6 +350,30 @@ def estimator_checks(
             return
         raise AssertionError("max_epochs=0 must raise InputError (an untrained network)")
 
+    def check_predict_leaves_estimator_unchanged() -> None:
+        model = fitted()
+        before = dict(vars(model))
+        snapshot = {
+            k: np.array(v, copy=True) for k, v in before.items() if isinstance(v, np.ndarray)
+        }
+        model.predict(get_sample(), progress=False)
+        after = vars(model)
+        added, removed = sorted(set(after) - set(before)), sorted(set(before) - set(after))
+        assert not added and not removed, (
+            f"predict changed the estimator's attributes (added {added}, removed {removed})"
+        )
+        replaced = [k for k in before if after[k] is not before[k]]
+        assert not replaced, f"predict replaced the attributes {replaced}"
+        changed = [k for k, v in snapshot.items() if not np.array_equal(after[k], v)]
+        assert not changed, f"predict modified the arrays {changed}"
+
+    def check_fit_is_deterministic() -> None:
+        fitted()
+        again = clone(est).fit(get_sample(), progress=False).predict(get_sample(), progress=False)
+        assert _predictions_equal(again, state["prediction"]), (
+            "two fits with the same parameters (and seed) give different predictions"
+        )
+
     def check_band_mismatch() -> None:
         needed = est.input_spec()["bands"]
         if not needed:
@@ -371,6 +395,8 @@ def estimator_checks(
         check_predict_output,
         check_predict_subset_consistent,
         check_clone,
+        check_predict_leaves_estimator_unchanged,
+        check_fit_is_deterministic,
         check_save_load_roundtrip,
         check_fit_requires_truth,
         check_fit_refuses_bad_targets,

@@ -293,3 +293,37 @@ def test_trainer_refuses_zero_epochs():
 
     with pytest.raises(InputError, match="max_epochs must be >= 1"):
         Trainer(max_epochs=0, device="cpu")
+
+
+def _every_registered_estimator() -> list[str]:
+    from astroclustermass.plugins import estimator_registry
+
+    return sorted(estimator_registry().names())
+
+
+@pytest.mark.parametrize("name", _every_registered_estimator())
+def test_every_registered_estimator_passes_the_contract(name):
+    """check_estimator on every registered name, CNNs included (their ``_test_params``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfRangeWarning)
+        check_estimator(name)
+
+
+def test_the_contract_catches_predict_with_side_effects():
+    class Leaky(PowerLawEstimator):
+        def _predict(self, sample):
+            self.calls_ = getattr(self, "calls_", 0) + 1
+            return super()._predict(sample)
+
+    with pytest.raises(AssertionError, match="predict (changed|replaced) the"):
+        check_estimator(Leaky())
+
+
+def test_the_contract_catches_a_nondeterministic_fit():
+    class Noisy(PowerLawEstimator):
+        def _predict(self, sample):
+            mu, sigma = super()._predict(sample)
+            return mu + np.random.default_rng().normal(0, 0.1, len(mu)), sigma
+
+    with pytest.raises(AssertionError, match="different predictions|subset"):
+        check_estimator(Noisy())

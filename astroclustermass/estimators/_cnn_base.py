@@ -168,6 +168,13 @@ class ImageCNNEstimator(TorchMassEstimator):
     #: Whether the network also receives the (standardised) redshift.
     redshift_input: ClassVar[bool] = False
 
+    #: small settings for `astroclustermass.testing.check_estimator`
+    _test_params: ClassVar[dict] = {
+        "max_epochs": 2,
+        "batch_size": 16,
+        "num_threads": 1,
+        "network_params": {"conv": (4, 4, 4, 4), "dense": (16,)},
+    }
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "network_params": [None, dict],
         "dropout": [Interval(float, 0, 1, closed="left")],

@@ -85,6 +85,11 @@ class GAPCNN(ImageCNNEstimator):
 
     name: ClassVar[str] = "gap_cnn"
 
+    _test_params: ClassVar[dict] = {
+        **ImageCNNEstimator._test_params,
+        "network_params": {"conv": (4, 4, 4), "dense": (8,)},
+    }
+
     def _build_network(self, input_shapes: dict[str, tuple]) -> Any:
         from .networks import GAPCNN as GAPNet
 
