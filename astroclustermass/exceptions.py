@@ -136,7 +136,8 @@ class OutOfRangeWarning(AstroClusterMassWarning):
 class DomainShiftWarning(OutOfRangeWarning):
     """The clusters to predict differ from the training clusters (photon counts against
     redshift, image statistics, the network's features); see the prediction's
-    ``out_of_distribution`` and ``domain_distance`` columns."""
+    ``out_of_distribution`` and ``domain_distance`` columns.
+    """
 
 
 class PluginWarning(AstroClusterMassWarning):

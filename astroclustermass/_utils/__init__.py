@@ -1,5 +1,6 @@
 """Private helpers shared by every layer (L0): atomic writes, devices, RNG, progress bars,
-input validation and the papers' defaults (`astroclustermass._utils.defaults`)."""
+input validation and the papers' defaults (`astroclustermass._utils.defaults`).
+"""
 
 from ._atomic import (
     atomic_directory,

@@ -25,7 +25,7 @@ PHOTON_PROXIES = {"n_phot_500c": "r500c", "n_phot": "image"}
 
 
 class AnalyticProxySaliency(Attribution):
-    """Exact saliency of the scaling relations on photon counts (Ho et al. 2023 Eq. 13, corrected).
+    r"""Exact saliency of the scaling relations on photon counts (Ho et al. 2023 Eq. 13, corrected).
 
     ``power_law`` predicts ``log10 M = log10 M_p + [(ln N − π)/α − β σ²] / ln 10``
     (Eq. 11-12) with ``N`` the photons within R500c (``n_phot_500c``) or in the
@@ -35,8 +35,8 @@ class AnalyticProxySaliency(Attribution):
 
     .. math::
 
-        \\frac{\\partial \\log_{10} M}{\\partial n_p} =
-        \\frac{1}{\\alpha(z)\\, N \\ln 10}
+        \frac{\partial \log_{10} M}{\partial n_p} =
+        \frac{1}{\alpha(z)\, N \ln 10}
 
     for pixels inside the proxy's aperture (pixel centre within R500c for
     ``n_phot_500c``, from the catalogue ``r500c``) and 0 outside, in every

@@ -133,7 +133,8 @@ class TrainingDynamics:
 
     def rank_correlation(self) -> np.ndarray:
         """Spearman ρ between predictions and truth after each epoch: how well the
-        network *orders* the clusters, the question Lovig's figure asks."""
+        network *orders* the clusters, the question Lovig's figure asks.
+        """
         from scipy.stats import spearmanr
 
         out = np.empty(len(self))

@@ -352,7 +352,8 @@ class ImageCNNEstimator(TorchMassEstimator):
     def _prepare_training(self, train: Any) -> tuple[dict, np.ndarray, np.ndarray | None, Any]:
         """Fit the input and target transforms on ``train``; return its network inputs,
         log masses, flat-mass weights (None unless ``sample_weighting='flat'``) and a
-        freshly initialised network."""
+        freshly initialised network.
+        """
         import torch
 
         x_tr = self._make_inputs(train, fit=True)

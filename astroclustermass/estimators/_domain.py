@@ -1,4 +1,4 @@
-"""Domain-shift detection: how far are the clusters to predict from those trained on?
+"""Domain-shift detection: how far the clusters to predict lie from those trained on.
 
 Every estimator describes each cluster by a few *domain features*
 (`MassEstimator._domain_features`): the redshift, the log photon counts per

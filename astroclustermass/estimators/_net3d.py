@@ -154,7 +154,8 @@ class JointCNN(nn.Module):
 
     def _channels_last_3d(self) -> bool:
         """Whether the 3-D convolutions hold NDHWC weights (`Trainer` sets them so); the
-        cube branch's input then follows, sparing oneDNN a layout conversion per layer."""
+        cube branch's input then follows, sparing oneDNN a layout conversion per layer.
+        """
         w = self.cube[0].weight
         return not w.is_contiguous() and w.is_contiguous(memory_format=torch.channels_last_3d)
 

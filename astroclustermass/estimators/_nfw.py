@@ -67,7 +67,7 @@ def _mu(x: np.ndarray) -> np.ndarray:
 
 
 def _solve_x(target: np.ndarray) -> np.ndarray:
-    """x with m(x) / x³ = target (monotonically decreasing in x), by vectorised bisection."""
+    """X with m(x) / x³ = target (monotonically decreasing in x), by vectorised bisection."""
     lo = np.full(target.shape, np.log(1e-6))
     hi = np.full(target.shape, np.log(1e6))
     for _ in range(90):

@@ -135,7 +135,8 @@ class WrapperEstimator(MassEstimator):
         model: MassEstimator, sample: Any, progress: bool | None = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """A fitted sub-model's (mu, sigma), without its own checks and warnings (the
-        wrapper's `predict` makes them once)."""
+        wrapper's `predict` makes them once).
+        """
         out = model._predict(sample, **_accepted(model._predict, {"progress": progress}))
         mu = np.asarray(out[0], dtype=float)
         return mu, np.broadcast_to(np.asarray(out[1], dtype=float), mu.shape).copy()

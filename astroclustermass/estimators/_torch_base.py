@@ -15,6 +15,7 @@ import numpy as np
 
 from ..bands import EnergyBands, get_bands
 from ..exceptions import InputError
+from ..sample.protocol import SampleLike
 from .base import MassEstimator
 
 __all__ = ["TorchMassEstimator", "split_validation"]
@@ -75,9 +76,9 @@ class TorchMassEstimator(MassEstimator):
 
     def fit(
         self,
-        sample: Any,
+        sample: SampleLike,
         *,
-        validation: Any = None,
+        validation: SampleLike | None = None,
         progress: bool | None = None,
         resume: bool = False,
     ):

@@ -47,6 +47,7 @@ from ..exceptions import (
     OutOfRangeWarning,
 )
 from ..sample.arrays import match_band_set
+from ..sample.protocol import SampleLike
 from ._domain import DomainModel, image_features
 from ._params import ParamsMixin
 from ._persistence import read_model, write_model
@@ -204,7 +205,7 @@ class MassEstimator(ParamsMixin, ABC):
     def input_spec(self) -> InputSpec:
         """What this estimator reads from a sample (see `InputSpec`)."""
 
-    def _check_inputs(self, sample: Any, role: str) -> None:
+    def _check_inputs(self, sample: SampleLike, role: str) -> None:
         spec = self.input_spec()
         if len(sample) == 0:
             from ..exceptions import EmptyInputError
@@ -283,7 +284,13 @@ class MassEstimator(ParamsMixin, ABC):
                 )
 
     # ------------------------------------------------------------- fit/predict
-    def fit(self, sample: Any, *, validation: Any = None, progress: bool | None = None):
+    def fit(
+        self,
+        sample: SampleLike,
+        *,
+        validation: SampleLike | None = None,
+        progress: bool | None = None,
+    ):
         """Learn from a training sample with known masses. Returns self.
 
         Parameters
@@ -299,7 +306,7 @@ class MassEstimator(ParamsMixin, ABC):
         """
         return self._run_fit(sample, validation, progress=progress)
 
-    def _run_fit(self, sample: Any, validation: Any, **options: Any):
+    def _run_fit(self, sample: SampleLike, validation: SampleLike | None, **options: Any):
         """Check the inputs, call ``_fit(sample, validation, **options)``, record ranges.
 
         ``options`` (``progress``, and ``resume`` for torch estimators) reach
@@ -326,14 +333,15 @@ class MassEstimator(ParamsMixin, ABC):
     @contextlib.contextmanager
     def _call_cache(self) -> Iterator[dict]:
         """A dict living for one ``fit`` or ``predict`` call (``self._cache``), in which
-        estimators keep inputs they prepare for both the domain check and the model."""
+        estimators keep inputs they prepare for both the domain check and the model.
+        """
         self._cache: dict = {}
         try:
             yield self._cache
         finally:
             self.__dict__.pop("_cache", None)
 
-    def predict(self, sample: Any, *, progress: bool | None = None) -> MassPrediction:
+    def predict(self, sample: SampleLike, *, progress: bool | None = None) -> MassPrediction:
         """Predict log10 M500c (and its σ) for every cluster in ``sample``.
 
         The estimator is left unchanged.
@@ -488,7 +496,8 @@ class MassEstimator(ParamsMixin, ABC):
 
     def _to_config(self) -> tuple[dict, dict[str, np.ndarray]]:
         """The saved model as (config dict, arrays): what `save` writes, and what a
-        wrapper stores of each of its sub-models."""
+        wrapper stores of each of its sub-models.
+        """
         check_is_fitted(self)
         state, arrays = self._get_state()
         config = {

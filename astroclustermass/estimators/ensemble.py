@@ -1,4 +1,4 @@
-"""Deep ensembles of Gaussian-likelihood CNNs, after Krippendorf et al. (2023).
+r"""Deep ensembles of Gaussian-likelihood CNNs, after Krippendorf et al. (2023).
 
 `NLLEnsemble` trains ``n_members`` networks that each predict a mean ``mu``
 and a standard deviation ``sigma`` of log10 M500c, with the Gaussian negative
@@ -8,8 +8,8 @@ mixture standard deviation,
 
 .. math::
 
-    \\mu_* = \\frac{1}{N}\\sum_i \\mu_i, \\qquad
-    \\sigma_*^2 = \\frac{1}{N}\\sum_i (\\sigma_i^2 + \\mu_i^2) - \\mu_*^2 .
+    \mu_* = \frac{1}{N}\sum_i \mu_i, \qquad
+    \sigma_*^2 = \frac{1}{N}\sum_i (\sigma_i^2 + \mu_i^2) - \mu_*^2 .
 
 Every member is an ordinary `ImageCNNEstimator` (private class
 ``_NLLMember``) trained on the same training and validation clusters with its

@@ -1,11 +1,11 @@
-"""Published scaling relations as objects, and mass-definition conversion.
+r"""Published scaling relations as objects, and mass-definition conversion.
 
 A `ScalingRelation` is a log-linear relation between a cluster observable
 ``S`` and its mass ``M`` (default M500c), written in the *forward* form
 
 .. math::
 
-    S = N \\, (M / M_p)^{B} \\, [E(z) / E(z_p)]^{\\gamma}
+    S = N \, (M / M_p)^{B} \, [E(z) / E(z_p)]^{\gamma}
 
 with normalisation ``N`` (in ``unit``), pivot mass ``M_p``, slope ``B``,
 E(z) power ``γ`` and log-normal intrinsic scatter. Relations published in

@@ -1,4 +1,4 @@
-"""Scaling-relation mass estimators: the scalar-proxy baseline of Ho et al. (2023), Sec. 3.
+r"""Scaling-relation mass estimators: the scalar-proxy baseline of Ho et al. (2023), Sec. 3.
 
 Both estimators fit, per redshift bin, the multi-property model of Evrard et
 al. (2014): the logs ``s = ln S`` of one or more observables scale linearly with
@@ -8,8 +8,8 @@ log-normal scatter of covariance ``C`` (Eq. 4), and the local mass function is
 
 .. math::
 
-    \\langle\\mu|s\\rangle = \\sigma^2_{\\mu|s}\\,[\\alpha^T C^{-1}(s - \\pi) - \\beta],
-    \\qquad \\sigma^2_{\\mu|s} = (\\alpha^T C^{-1} \\alpha)^{-1},
+    \langle\mu|s\rangle = \sigma^2_{\mu|s}\,[\alpha^T C^{-1}(s - \pi) - \beta],
+    \qquad \sigma^2_{\mu|s} = (\alpha^T C^{-1} \alpha)^{-1},
 
 with Eq. 7 written as printed corrected (the paper has ``alphaᵀ C alpha``). For
 one observable this is Eq. 11, ``(s - pi)/alpha - beta sigma²``. Each cluster's

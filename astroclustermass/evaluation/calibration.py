@@ -1,4 +1,4 @@
-"""Calibration diagnostics of predicted intervals and σ: do the uncertainties mean what they say?
+"""Calibration diagnostics of predicted intervals and σ: do uncertainties mean what they say.
 
 * `interval_coverage` — the fraction of true masses inside each cluster's
   central interval of a level, from the interval columns of a prediction

@@ -94,7 +94,7 @@ def plot_predictions(
     bins: Any = "auto",
     min_count: int = 3,
 ):
-    """Predicted against true mass, one column per model (Ho et al. 2023 Fig. 4).
+    r"""Predicted against true mass, one column per model (Ho et al. 2023 Fig. 4).
 
     Upper panels: median and 16–84 % band of the predicted mass in bins of
     true mass, with the 1:1 line. Middle: the same for the residual
@@ -124,7 +124,7 @@ def plot_predictions(
     >>> t = Table({"log10_m500c": [14.0, 14.6], "log10_m500c_true": [14.0, 14.5]})
     >>> fig = plot_predictions(t, t, names=["a", "b"], bins=[13.9, 14.7], min_count=1)
     >>> [fig.axes[k].get_title() for k in (0, 3)]
-    ['a\\n0.050 dex (11.5%)', 'b\\n0.050 dex (11.5%)']
+    ['a\n0.050 dex (11.5%)', 'b\n0.050 dex (11.5%)']
     """
     labels = _labels(predictions, names)
     edges = _common_edges(predictions, bins)

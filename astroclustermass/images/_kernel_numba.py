@@ -73,7 +73,8 @@ def _scatter(idx, m, flat):
 @njit(inline="always", **_OPTS)
 def _bands_from_energies(e, s, m, bounds, plane, idx):
     """``idx[:m] = band * plane`` for ``bounds[band] <= E < bounds[band + 1]``, else -1;
-    returns the number of NaN energies."""
+    returns the number of NaN energies.
+    """
     n_bands = bounds.shape[0] - 1
     for i in range(m):
         idx[i] = 0

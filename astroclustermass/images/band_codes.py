@@ -92,7 +92,8 @@ def _band_codes(
     energy: Any, bands: EnergyBands, ws: Any = None, cluster: int | None = None
 ) -> np.ndarray:
     """Like `assign_bands`, but photons in no band get *some* code outside [0, n_bands);
-    a NaN energy raises `InputError` naming ``cluster`` when given."""
+    a NaN energy raises `InputError` naming ``cluster`` when given.
+    """
     if bands.n_bands > _MAX_BANDS:
         raise InputError(f"at most {_MAX_BANDS} bands are supported; got {bands.n_bands}")
     e = _as_energies(energy, "energy") if not isinstance(energy, np.ndarray) else energy

@@ -9,5 +9,6 @@ Examples
 
 from .arrays import SOURCES
 from .cluster_sample import ClusterSample
+from .protocol import SampleLike
 
-__all__ = ["ClusterSample", "SOURCES"]
+__all__ = ["ClusterSample", "SOURCES", "SampleLike"]

@@ -137,7 +137,8 @@ def _pick(table: Table, key: str):
 
 def _zbins(z: np.ndarray) -> np.ndarray:
     """Redshift bins: the distinct (snapshot) redshifts when there are few of them and
-    each holds >= 20 clusters, otherwise up to 11 equal-count bins of >= 20 clusters."""
+    each holds >= 20 clusters, otherwise up to 11 equal-count bins of >= 20 clusters.
+    """
     uniq = np.unique(z)
     if uniq.size <= 20 and z.size >= 20 * uniq.size:
         return z
