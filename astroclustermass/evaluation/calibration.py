@@ -386,7 +386,7 @@ def calibration_table(
     summary : astropy.table.Table
         ``model``, ``intervals`` (how they were made), ``n``, per level
         ``coverage_NN``, ``coverage_NN_se``, ``width_NN`` (mean width, dex),
-        ``worst_mass_bin_NN`` (largest |coverage − level| over the mass
+        ``worst_mass_bin_NN`` (largest ``|coverage − level|`` over the mass
         bins), then ``pit_ks``, ``crps_dex``, ``nll`` and ``flags``: the
         levels whose overall coverage misses nominal by more than the
         binomial 2σ for that N (e.g. ``'68% (+3.1σ)'``), empty when none.
