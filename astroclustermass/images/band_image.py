@@ -38,31 +38,11 @@ from .._utils._projection import _center_deg
 from ..bands import EnergyBands, get_bands
 from ..cosmology import get_cosmology
 from ..exceptions import BandMismatchError, InputError
-from ..transforms import (
-    KrippendorfPipeline,
-    RedshiftNormalizer,
-    core_excision,
-    inverse_log_scale,
-    log_scale,
-)
-from .band_codes import _band_codes, assign_bands
-from .binning import bin_events, bin_many, binning_backend, image_edges
+from .band_codes import _band_codes
+from .binning import bin_events, image_edges
 from .fits import read_band_image, write_band_image
 
-__all__ = [
-    "BandImage",
-    "bin_events",
-    "bin_many",
-    "binning_backend",
-    "assign_bands",
-    "image_edges",
-    "source_masks",
-    "RedshiftNormalizer",
-    "KrippendorfPipeline",
-    "log_scale",
-    "inverse_log_scale",
-    "core_excision",
-]
+__all__ = ["BandImage", "source_masks"]
 
 
 def _skycoord(center: Any):
