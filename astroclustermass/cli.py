@@ -177,23 +177,37 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from ._utils._processes import dask_client
     from .sample import ClusterSample
 
     _output_file(args)
     options = _given(
-        args, bands="bands", npix="npix", aperture="aperture", n_cube="n_cube", n_jobs="n_jobs"
+        args,
+        bands="bands",
+        npix="npix",
+        aperture="aperture",
+        n_cube="n_cube",
+        cube_size="cube_size",
+        cube_compression="cube_compression",
+        n_jobs="n_jobs",
     )
     if "bands" in options:
         options["bands"] = tuple(options["bands"])
-    sample = ClusterSample.build(
-        args.directory,
-        dynamics=not args.no_dynamics,
-        progress=_progress(args),
-        on_error=args.on_error,
-        path=args.out,
-        overwrite=args.overwrite,
-        **options,
-    )
+    if options.get("cube_compression") == "none":
+        options["cube_compression"] = None
+    with dask_client(args.scheduler) if args.scheduler else nullcontext() as client:
+        sample = ClusterSample.build(
+            args.directory,
+            dynamics=not args.no_dynamics,
+            progress=_progress(args),
+            on_error=args.on_error,
+            path=args.out,
+            overwrite=args.overwrite,
+            client=client,
+            **options,
+        )
     print(f"wrote {sample!r} to {args.out}")
     return 0
 
@@ -462,6 +476,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=SUPPRESS,
         help=f"dynamical cube voxels per side ({defaults.N_CUBE})",
+    )
+    p.add_argument(
+        "--cube-size",
+        type=int,
+        default=SUPPRESS,
+        help="store cubes sum-pooled to this many voxels per side (a divisor of --n-cube)",
+    )
+    p.add_argument(
+        "--cube-compression",
+        choices=["quantized", "lzf", "gzip", "none"],
+        default=SUPPRESS,
+        help="cube storage: quantized (n^3 error <= 5e-4, ~4x smaller) or lossless (quantized)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="Dask scheduler address (e.g. tcp://10.0.0.1:8786): build on its workers",
     )
     p.add_argument(
         "--on-error",

@@ -503,10 +503,48 @@ def test_build_warns_for_few_galaxies(data_dir):
 def test_build_parallel_identical_and_streamed_to_file(built, data_dir, tmp_path):
     s2 = _build(data_dir, sources=("icm", "agn", "background"), n_jobs=2)
     _assert_samples_equal(built, s2)
-    f = _build(data_dir, sources=("icm", "agn", "background"), n_jobs=2, path=tmp_path / "built.h5")
+    f = _build(
+        data_dir,
+        sources=("icm", "agn", "background"),
+        n_jobs=2,
+        path=tmp_path / "built.h5",
+        cube_compression="lzf",
+    )
     assert f.is_lazy
     _assert_samples_equal(built, f)
     _assert_samples_equal(built, ClusterSample.read(built.write(tmp_path / "mem.h5")))
+
+
+def test_build_quantized_cubes_within_bound_and_smaller(built, data_dir, tmp_path):
+    """Default file cubes: n^3 |error| <= CUBE_ERROR per voxel; images exact; smaller file."""
+    from astroclustermass.sample.hdf5 import CUBE_ERROR
+
+    kw = {"sources": ("icm", "agn", "background"), "n_jobs": 1}
+    q = _build(data_dir, path=tmp_path / "q.h5", **kw)
+    _build(data_dir, path=tmp_path / "x.h5", cube_compression="lzf", **kw)
+    n = built.cubes.shape[1]
+    err = np.abs(q.cubes.astype(np.float64) - built.cubes) * n**3
+    assert 0 < err.max() <= CUBE_ERROR
+    assert q.meta["build"]["cube_compression"] == "quantized"
+    for name in built.band_sets:
+        np.testing.assert_array_equal(q.images(name), built.images(name))
+    assert (tmp_path / "q.h5").stat().st_size < (tmp_path / "x.h5").stat().st_size
+
+
+def test_build_cube_size_pools_the_kde_grid(built, data_dir):
+    """cube_size sum-pools the n_cube KDE in the workers (same as pooling afterwards)."""
+    from astroclustermass.dynamics import sum_pool_cubes
+
+    n = built.cubes.shape[1]
+    small = _build(data_dir, sources=("icm", "agn", "background"), cube_size=n // 2)
+    np.testing.assert_allclose(small.cubes, sum_pool_cubes(built.cubes, n // 2), atol=1e-9)
+    np.testing.assert_allclose(
+        small.cubes.sum(axis=(1, 2, 3))[small.cubes.any((1, 2, 3))], 1, rtol=1e-5
+    )
+    assert small.meta["build"]["n_cube"] == n // 2
+    assert small.meta["build"]["cube_pooled_from"] == n
+    with pytest.raises(InputError, match="must divide n_cube"):
+        _build(data_dir, cube_size=n - 1)
 
 
 def test_build_without_galaxies_or_labels(tmp_path):

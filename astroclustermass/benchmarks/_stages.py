@@ -1,6 +1,6 @@
 """Stages and helpers of the benchmark pipeline (private).
 
-Caching of the simulation and the sample, stage timing, cube pooling, the
+Caching of the simulation and the sample, stage timing, the
 scalar-proxy baseline and fold resolution for `~.pipeline.run_benchmark`.
 """
 
@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from astropy.table import Table
 
 from .._utils import atomic_write, defaults
@@ -165,50 +164,6 @@ def _simulate(
     return sim_dir, {"hash": digest, "reused": False}
 
 
-def _pool_cubes(sample: Any, size: int) -> Any:
-    """A copy of ``sample`` whose dynamical cubes are sum-pooled to ``size``³ voxels.
-
-    Pooling keeps each cube normalised to 1 and its grid on the same
-    ``[-aperture, aperture]`` and velocity range (bin centres of the coarse
-    ``linspace`` grid), as ``docs/internals.rst`` requires.
-    """
-    from ..sample import ClusterSample
-
-    cubes = sample.cubes
-    n = int(cubes.shape[1])
-    if size >= n:
-        return sample
-    if n % size:
-        raise InputError(f"cannot pool {n}^3 dynamical cubes to {size}^3; use a divisor of {n}")
-    f = n // size
-    pooled = np.empty((len(sample), size, size, size), np.float32)
-    for k in range(0, len(sample), 64):  # bounded temporaries
-        block = np.asarray(cubes[k : k + 64], dtype=np.float64)
-        pooled[k : k + 64] = block.reshape(-1, size, f, size, f, size, f).sum(axis=(2, 4, 6))
-    images = {name: np.asarray(sample.images(name)) for name in sample.band_sets}
-    source_images = {
-        name: {src: np.asarray(sample.source_images(name, src)) for src in sample.sources}
-        for name in sample.band_sets
-    }
-    meta = json.loads(json.dumps(sample.meta, default=str))
-    build = meta.setdefault("build", {})
-    if isinstance(build, dict):
-        build["n_cube"] = size
-        build["cube_pooled_from"] = n
-    return ClusterSample(
-        sample.catalog,
-        images,
-        dict(sample.band_sets),
-        source_images=source_images,
-        cubes=pooled,
-        observables=sample.observables,
-        npix=sample.npix,
-        aperture=sample.aperture,
-        cosmology=sample.cosmology,
-        meta=meta,
-    )
-
-
 def _build(
     out: Path,
     source: Path,
@@ -219,6 +174,8 @@ def _build(
     n_jobs: int,
     progress: bool | None,
     log: _Log,
+    cube_size: int | None = None,
+    client: Any = None,
 ):
     from ..sample import ClusterSample
 
@@ -228,6 +185,7 @@ def _build(
         "npix": int(npix),
         "aperture": defaults.APERTURE,
         "dynamics": bool(dynamics),
+        "cube_size": cube_size,
         "version": __version__,
     }
     path = out / "sample.h5"
@@ -254,6 +212,8 @@ def _build(
         progress=progress,
         path=path,
         overwrite=True,
+        cube_size=cube_size,
+        client=client,
     )
     _write_json(marker, {"hash": digest, "config": key})
     return sample, {"hash": digest, "reused": False}

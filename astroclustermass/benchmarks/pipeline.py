@@ -41,7 +41,6 @@ from ._stages import (
     _estimator_params,
     _Log,
     _needs_cubes,
-    _pool_cubes,
     _proxies,
     _required_bands,
     _resolve_folds,
@@ -297,9 +296,12 @@ def run_benchmark(
             _check_truth(source / "catalog.ecsv")
         bands = _required_bands(names, params)
         cubes = _needs_cubes(names, params)
+        # the paper's npix = 2n (2x2-pooled maps land on the cube grid); at least 16 voxels;
+        # the build pools its 64^3 KDE to that size, so the file holds what the CNN uses
+        cube_size = _cube_size(npix)
         with log.stage("build", f"building the sample ({npix}² maps, bands {', '.join(bands)})"):
             sample, build_info = _build(
-                out, source, source_key, bands, npix, True, n_jobs, progress, log
+                out, source, source_key, bands, npix, True, n_jobs, progress, log, cube_size
             )
         config["sample"] = {"n_clusters": len(sample), **build_info, "bands": bands}
         if cubes and sample.cubes is None:
@@ -307,19 +309,12 @@ def run_benchmark(
                 f"{[n for n in names if 'joint' in n] or names} need dynamical cubes, but the "
                 "data has no galaxies.ecsv; drop those estimators"
             )
-        # the paper's npix = 2n (2x2-pooled maps land on the cube grid); at least 16 voxels
-        cube_size = npix // 2 if npix // 2 >= 16 else npix
-        if (
-            cubes
-            and sample.cubes is not None
-            and cube_size < sample.cubes.shape[1]
-            and sample.cubes.shape[1] % cube_size == 0
-        ):
+        pooled_from = sample.meta.get("build", {}).get("cube_pooled_from")
+        if cubes and pooled_from:
             notes.append(
-                f"Dynamical cubes were sum-pooled from {sample.cubes.shape[1]}^3 to "
-                f"{cube_size}^3 voxels for the joint CNN at {npix}x{npix} pixels."
+                f"Dynamical cubes were sum-pooled from {pooled_from}^3 to "
+                f"{sample.cubes.shape[1]}^3 voxels for the joint CNN at {npix}x{npix} pixels."
             )
-            sample = _pool_cubes(sample, int(cube_size))
         cube_bytes = 0 if sample.cubes is None else int(np.prod(sample.cubes.shape[1:])) * 4
         if len(sample) * (npix * npix * 4 * 24 + cube_bytes) < 1.5e9:
             sample = sample.load()  # small enough: keep it in memory for the folds
@@ -391,6 +386,18 @@ def _label(name: str, params: dict[str, Any]) -> str:
     """
     base = params.get("base")
     return f"{name}({base})" if isinstance(base, str) else name
+
+
+def _cube_size(npix: int, n_kde: int = 64) -> int | None:
+    """Cube voxels per side for ``npix`` maps: ``npix / 2`` (at least 16) if it divides 64.
+
+    Examples
+    --------
+    >>> _cube_size(128), _cube_size(32), _cube_size(24)
+    (64, 16, None)
+    """
+    size = npix // 2 if npix // 2 >= 16 else npix
+    return size if size <= n_kde and n_kde % size == 0 else None
 
 
 def _check_truth(path: Path) -> None:

@@ -15,6 +15,7 @@ from .cube import (
     galaxy_phase_space,
     gapper_sigma,
 )
+from .pooling import sum_pool_cubes
 
 __all__ = [
     "DynamicalCube",
@@ -23,4 +24,5 @@ __all__ = [
     "galaxy_phase_space",
     "MIN_GALAXIES",
     "SPEED_OF_LIGHT_KMS",
+    "sum_pool_cubes",
 ]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import numpy as np
 from astropy.table import MaskedColumn, Table
 
 from .._utils import check_grid, defaults, positive_int, progress_bar
-from .._utils._processes import process_context
+from .._utils._processes import map_unordered, n_workers, resolve_n_jobs
 from ..bands import EnergyBands, get_bands
 from ..cosmology import get_cosmology
 from ..events.sources import LABELLED_SOURCES, SOURCE_CODES
@@ -38,7 +37,7 @@ from ..exceptions import (
     InputError,
 )
 from .catalog import column_values, galaxy_groups, read_catalog, resolve_band_sets
-from .hdf5 import take_rows
+from .hdf5 import check_compression, take_rows
 
 __all__ = ["build_sample"]
 
@@ -67,7 +66,9 @@ class _Config:
     sources: tuple[str, ...]
     dynamics: bool
     dyn: dict = field(default_factory=lambda: dict(_DYNAMICS))
+    cube_size: int = 64  # stored voxels per side; the KDE grid n_cube is sum-pooled to it
     precompress: bool = False  # workers gzip the count images (streaming to HDF5)
+    cube_compression: str | None = "quantized"
 
 
 def _process_cluster(cfg: _Config, task: dict) -> dict:
@@ -127,10 +128,10 @@ def _process_cluster(cfg: _Config, task: dict) -> dict:
 
 
 def _cluster_dynamics(cfg: _Config, task: dict, obs: dict) -> tuple[np.ndarray, str | None]:
-    from ..dynamics import DynamicalCube, dynamical_observables
+    from ..dynamics import DynamicalCube, dynamical_observables, sum_pool_cubes
 
     d = cfg.dyn
-    n = d["n_cube"]
+    n = cfg.cube_size
     gal = task["galaxies"]
     kw = {
         "center": (task["ra"], task["dec"]),
@@ -157,7 +158,7 @@ def _cluster_dynamics(cfg: _Config, task: dict, obs: dict) -> tuple[np.ndarray, 
         cube = DynamicalCube.from_galaxies(
             gal,
             **kw,
-            n=n,
+            n=d["n_cube"],
             aperture=cfg.aperture,
             v_max=d["v_max"],
             bw_method=d["bw_method"],
@@ -165,11 +166,21 @@ def _cluster_dynamics(cfg: _Config, task: dict, obs: dict) -> tuple[np.ndarray, 
         )
     except InputError as err:
         return np.zeros((n, n, n), np.float32), str(err)
+    if n != d["n_cube"]:
+        return sum_pool_cubes(cube.data, n), None
     return cube.data, None
 
 
-def _mp_context() -> Any:
-    return process_context()
+def _check_cube_size(cube_size: Any, n_cube: int) -> int:
+    if cube_size is None:
+        return n_cube
+    size = positive_int(cube_size, "cube_size (voxels per stored cube side)", minimum=2)
+    if n_cube % size:
+        raise InputError(
+            f"cube_size={size} must divide n_cube={n_cube} (the KDE grid is sum-pooled to it); "
+            f"use a divisor of {n_cube} such as {n_cube // 2} or {n_cube // 4}"
+        )
+    return size
 
 
 def _process_chunk(cfg: _Config, tasks: list[dict]) -> list[dict]:
@@ -185,8 +196,8 @@ class _MemorySink:
             np.zeros((n, b.n_bands, cfg.npix, cfg.npix), np.int32) for b in cfg.band_sets
         ]
         self.source_images: list[dict[str, np.ndarray]] = [{} for _ in cfg.band_sets]
-        n_cube = cfg.dyn["n_cube"]
-        self.cubes = np.zeros((n, n_cube, n_cube, n_cube), np.float32) if cfg.dynamics else None
+        m = cfg.cube_size
+        self.cubes = np.zeros((n, m, m, m), np.float32) if cfg.dynamics else None
 
     def _source_array(self, k: int, src: str) -> Any:
         if src not in self.source_images[k]:
@@ -221,9 +232,9 @@ class _H5Sink(_MemorySink):
             for b in cfg.band_sets
         ]
         self.source_images = [{} for _ in cfg.band_sets]
-        n_cube = cfg.dyn["n_cube"]
+        m = cfg.cube_size
         self.cubes = (
-            create_array(f, "cubes", (n, n_cube, n_cube, n_cube), np.float32, "lzf", None)
+            create_array(f, "cubes", (n, m, m, m), np.float32, cfg.cube_compression, None)
             if cfg.dynamics
             else None
         )
@@ -236,6 +247,15 @@ class _H5Sink(_MemorySink):
                 grp, src, (self.n, b.n_bands, self.cfg.npix, self.cfg.npix), np.int32, "gzip", None
             )
         return self.source_images[k][src]
+
+
+def _cube_meta(cfg: _Config) -> dict:
+    """Dynamics settings for the sample meta: ``n_cube`` is the stored size."""
+    meta = dict(cfg.dyn, n_cube=cfg.cube_size)
+    if cfg.cube_size != cfg.dyn["n_cube"]:
+        meta["cube_pooled_from"] = cfg.dyn["n_cube"]
+    meta["cube_compression"] = cfg.cube_compression
+    return meta
 
 
 def _observables_table(ids: np.ndarray, obs_rows: list[dict]) -> Table:
@@ -280,6 +300,9 @@ def build_sample(
     overwrite,
     n_cube=defaults.N_CUBE,
     r500c_frame=None,
+    cube_size=None,
+    cube_compression="quantized",
+    client=None,
 ):
     """Implementation of `ClusterSample.build`."""
     from .._utils import atomic_write
@@ -304,6 +327,8 @@ def build_sample(
     groups = galaxy_groups(directory, galaxies, cat) if dynamics else None
     cfg = _Config(band_sets, main, npix, aperture, cosmo, tuple(sources), groups is not None)
     cfg.dyn["n_cube"] = n_cube
+    cfg.cube_size = _check_cube_size(cube_size, n_cube)
+    cfg.cube_compression = check_compression(cube_compression, "cube_compression")
     ra = column_values(cat, "ra", "deg", directory / catalog)
     dec = column_values(cat, "dec", "deg", directory / catalog)
     z = column_values(cat, "redshift", None, directory / catalog)
@@ -332,7 +357,7 @@ def build_sample(
     if failed and on_error == "raise":
         _raise_failed(failed, ids)
     todo = [t for t in tasks if t["row"] not in failed]
-    n_jobs = (os.cpu_count() or 1) if n_jobs in (None, -1) else max(1, int(n_jobs))
+    n_jobs = n_workers(client) if client is not None else resolve_n_jobs(n_jobs)
     size = max(1, min(32, math.ceil(len(todo) / (n_jobs * 8)))) if todo else 1
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     obs_rows: list[dict | None] = [None] * n
@@ -353,36 +378,17 @@ def build_sample(
         bar = progress_bar(
             total=len(todo), progress=progress, desc="Building sample", unit="cluster"
         )
+        # at most 2 chunks per worker in flight: bounded memory even when the main
+        # process (writing/compressing) is slower than the workers
+        results = map_unordered(_process_chunk, chunks, args=(cfg,), n_jobs=n_jobs, client=client)
         try:
-            if n_jobs == 1 or len(chunks) <= 1:
-                for chunk in chunks:
-                    consume(sink, chunk, _process_chunk(cfg, chunk))
-                    bar.update(len(chunk))
-                    if failed and on_error == "raise":
-                        break
-            else:
-                ctx = _mp_context()
-                ex = ProcessPoolExecutor(min(n_jobs, len(chunks)), mp_context=ctx)
-                try:
-                    # at most 2 chunks per worker in flight: bounded memory even when the
-                    # main process (writing/compressing) is slower than the workers
-                    queue = list(reversed(chunks))
-                    pending: dict = {}
-                    while queue or pending:
-                        while queue and len(pending) < 2 * n_jobs:
-                            chunk = queue.pop()
-                            pending[ex.submit(_process_chunk, cfg, chunk)] = chunk
-                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            chunk = pending.pop(fut)
-                            consume(sink, chunk, fut.result())
-                            bar.update(len(chunk))
-                        del done, fut
-                        if failed and on_error == "raise":
-                            break
-                finally:
-                    ex.shutdown(wait=True, cancel_futures=True)
+            for k, chunk_results in results:
+                consume(sink, chunks[k], chunk_results)
+                bar.update(len(chunks[k]))
+                if failed and on_error == "raise":
+                    break
         finally:
+            results.close()
             bar.close()
         if failed and on_error == "raise":
             _raise_failed(failed, ids)
@@ -398,7 +404,7 @@ def build_sample(
             "aperture": aperture,
             "sources": list(sources),
             "dynamics": groups is not None,
-            **(dict(cfg.dyn) if groups is not None else {}),
+            **(_cube_meta(cfg) if groups is not None else {}),
         },
         "package_version": __version__,
     }
@@ -478,7 +484,7 @@ def _build_to_file(cls, path, overwrite, n, cfg, run, finish, atomic_write):
                     write_table(f, "observables", sample.observables)
                 os.replace(work, tmp)
             else:  # copy the kept rows into a fresh file
-                sample.write(tmp, overwrite=True)
+                sample.write(tmp, overwrite=True, cube_compression=cfg.cube_compression)
         finally:
             work.unlink(missing_ok=True)
     return cls.read(path, lazy=True)

@@ -169,6 +169,9 @@ class ClusterSample:
         overwrite: bool = False,
         n_cube: int = defaults.N_CUBE,
         r500c_frame: str | None = None,
+        cube_size: int | None = None,
+        cube_compression: str | None = "quantized",
+        client: Any = None,
     ) -> ClusterSample:
         """Build a sample from a directory of event files and a catalogue.
 
@@ -216,8 +219,22 @@ class ClusterSample:
         n_cube : int
             Voxels per side of the dynamical cubes (64 as in Ho et al. 2023;
             a joint CNN on ``npix`` maps wants ``npix / 2``). The KDE is
-            sampled at the voxel centres; sum-pooling a 64³ cube instead
-            averages it over the voxels.
+            sampled at the voxel centres; use ``cube_size`` for coarser cubes.
+        cube_size : int, optional
+            Voxels per side of the stored cubes: each worker sum-pools its
+            ``n_cube``³ KDE to this size (a divisor of ``n_cube``), which
+            integrates the density over each voxel. Default: ``n_cube``.
+            ``meta['build']`` records ``n_cube`` (the stored size) and
+            ``cube_pooled_from``.
+        cube_compression : {'quantized', 'lzf', 'gzip', None}
+            How ``path`` stores the cubes (see `ClusterSample.write`):
+            ``'quantized'`` keeps ``n³ · cube`` to 5e-4.
+        client : dask.distributed.Client, optional
+            Process the clusters as tasks on this Dask cluster (needs
+            ``astroclustermass[distributed]``; the workers must see
+            ``directory``); the results stream back into ``path`` here, so
+            memory stays bounded. ``n_jobs`` is then ignored. The result is
+            the same as a local build.
         r500c_frame : {"comoving", "physical"}, optional
             Whether the catalogue's ``r500c`` is comoving or physical where
             its unit cannot say. By default h⁻¹ units (``Mpc / littleh``,
@@ -232,7 +249,7 @@ class ClusterSample:
         Notes
         -----
         In memory a cluster with the default bands, ICM/AGN images and a 64³
-        cube takes ~1.8 MB; pass ``path`` to stream to disk (~0.6 MB each).
+        cube takes ~1.8 MB; pass ``path`` to stream to disk (~0.2 MB each with quantized cubes).
         Observables: ``n_phot`` (photons of the ``bolometric`` band set, else
         the first, in the image square), ``n_phot_500c`` (within catalogue
         ``r500c``), ``n_phot_icm``/``n_phot_agn`` (with labels), ``n_gal``,
@@ -279,6 +296,9 @@ class ClusterSample:
             overwrite=overwrite,
             n_cube=n_cube,
             r500c_frame=r500c_frame,
+            cube_size=cube_size,
+            cube_compression=cube_compression,
+            client=client,
         )
 
     # ------------------------------------------------------------------ access

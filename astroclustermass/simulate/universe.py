@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
 from .._utils import atomic_directory, check_replaceable, defaults, progress_bar
-from .._utils._processes import process_context
+from .._utils._processes import map_unordered, n_workers
 from ..cosmology import cosmology_from_dict, cosmology_to_dict, get_cosmology
 from ..exceptions import InputError
 from ..version import __version__
@@ -343,6 +343,7 @@ class MockUniverse:
         n_jobs: int = 2,
         progress: bool | None = None,
         overwrite: bool = False,
+        client: Any = None,
     ) -> Path:
         """Simulate every cluster and write the simulation directory.
 
@@ -364,6 +365,12 @@ class MockUniverse:
             A directory holding anything else (a notes file, your own data)
             is refused with `~astroclustermass.exceptions.OutputExistsError`,
             before any work, and nothing in it is deleted.
+        client : dask.distributed.Client, optional
+            Simulate the clusters as tasks on this Dask cluster (needs
+            ``astroclustermass[distributed]``); its workers write the event
+            files, so they must share the file system of ``out_dir``. Every
+            file is byte-identical to a local run, whatever the number of
+            workers (each cluster draws from its own seeded stream).
 
         Returns
         -------
@@ -381,6 +388,8 @@ class MockUniverse:
         out_dir = Path(out_dir)
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
             raise InputError(f"n_jobs must be a positive integer; got {n_jobs!r}")
+        if client is not None:
+            n_jobs = n_workers(client)
         if out_dir.is_dir() and not any(out_dir.iterdir()):
             overwrite = True  # an empty directory is simply filled
         check_replaceable(out_dir, overwrite, SIMULATION_FILES)
@@ -409,22 +418,14 @@ class MockUniverse:
             bar = progress_bar(
                 total=self.n_clusters, progress=progress, desc="simulating", unit="cluster"
             )
+            results = map_unordered(_simulate_chunk, tasks, n_jobs=n_jobs, client=client)
             try:
-                if n_jobs == 1:
-                    for task in tasks:
-                        for cid, c in _simulate_chunk(task):
-                            counts[cid] = c
-                        bar.update(len(task["specs"]))
-                else:
-                    with ProcessPoolExecutor(
-                        max_workers=n_jobs, mp_context=process_context()
-                    ) as pool:
-                        futures = {pool.submit(_simulate_chunk, t): len(t["specs"]) for t in tasks}
-                        for fut in as_completed(futures):
-                            for cid, c in fut.result():
-                                counts[cid] = c
-                            bar.update(futures[fut])
+                for k, chunk_counts in results:
+                    for cid, c in chunk_counts:
+                        counts[cid] = c
+                    bar.update(len(tasks[k]["specs"]))
             finally:
+                results.close()
                 bar.close()
             for key in ("n_icm", "n_agn", "n_bkg"):
                 catalog[key] = np.array(
