@@ -53,7 +53,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
-from .._utils._projection import _center_deg
+from .._utils._projection import _center_deg, angular_separation_deg
 from ..exceptions import FileFormatError, InputError, MissingColumnError
 from .event_list import EventList, _codes_from_map
 from .fits import PI_ALIASES, parse_source_map, unit_factor
@@ -84,13 +84,6 @@ def _in_box(ra, dec, box) -> np.ndarray:
     if (ra_hi - ra_lo) % 360.0 == 0.0:  # a full ring of RA
         in_ra = np.ones(np.shape(ra), bool)
     return in_ra & (np.asarray(dec) >= d_lo) & (np.asarray(dec) < d_hi)
-
-
-def _angular_sep_deg(ra1, dec1, ra2, dec2) -> np.ndarray:
-    r1, d1, r2, d2 = (np.radians(np.asarray(v, float)) for v in (ra1, dec1, ra2, dec2))
-    sdr = np.sin((r2 - r1) / 2) ** 2
-    sdd = np.sin((d2 - d1) / 2) ** 2
-    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(sdd + np.cos(d1) * np.cos(d2) * sdr, 0, 1))))
 
 
 class _Tile:
@@ -177,7 +170,7 @@ class _Tile:
 
 
 def _in_intervals(t: np.ndarray, iv: np.ndarray) -> np.ndarray:
-    """t inside any [start, stop) of sorted intervals."""
+    """T inside any [start, stop) of sorted intervals."""
     if iv.size == 0:
         return np.zeros(t.shape, bool)
     k = np.searchsorted(iv[:, 0], t, side="right") - 1
@@ -382,7 +375,7 @@ class SurveyTiles:
                 out[(out < 0) & _in_box(ra, dec, box)] = k
             return out
         # nearest tile centre (no unique areas known)
-        sep = np.stack([_angular_sep_deg(ra, dec, *c) for c in self._centres])
+        sep = np.stack([angular_separation_deg(ra, dec, *c) for c in self._centres])
         return np.argmin(sep, axis=0)
 
     def tiles_for(self, center: Any, radius: Any) -> list[int]:
@@ -473,7 +466,7 @@ class SurveyTiles:
             rows = t.rows_in_dec(dec0 - r, dec0 + r)
             dec = np.asarray(t.data.field(t.names["DEC"])[rows], dtype=np.float64)
             ra = t.ra[rows]
-            keep = _angular_sep_deg(ra0, dec0, ra, dec) <= r
+            keep = angular_separation_deg(ra0, dec0, ra, dec) <= r
             keep &= self.owner(ra, dec) == k
             rows, ra, dec = rows[keep], ra[keep], dec[keep]
             pi = np.asarray(t.column("PI", rows), dtype=np.float64)

@@ -18,6 +18,7 @@ from .band_codes import assign_bands
 from .band_image import BandImage, source_masks
 from .binning import bin_events, bin_many, binning_backend, image_edges
 from .exposure import ExposureMap, comoving_wcs, exposure_on_grid, grid_sky_positions
+from .point_sources import SOURCE_COLUMNS, mask_radii, point_source_mask
 
 __all__ = [
     "BandImage",
@@ -36,4 +37,7 @@ __all__ = [
     "comoving_wcs",
     "grid_sky_positions",
     "exposure_on_grid",
+    "point_source_mask",
+    "mask_radii",
+    "SOURCE_COLUMNS",
 ]

@@ -221,7 +221,8 @@ class MockSurvey:
         for h = 0.7), ``R500`` (physical kpc, h = 0.7), the mock's truth in the
         package's units ``log10_m500c`` (log10 h⁻¹ M☉) and ``r500c``
         (comoving h⁻¹ Mpc) — what a real catalogue does not have — and
-        ``exposure`` (s, at the centre), ``file`` (the per-cluster event file).
+        ``exposure`` (s, at the centre). No ``file`` column: photons come from
+        the tiles (``catalog.ecsv`` is the per-cluster layout's catalogue).
         """
         base = self.universe.catalog()
         ra, dec = self.positions()
@@ -237,7 +238,6 @@ class MockSurvey:
         t["log10_m500c"] = np.asarray(base["log10_m500c"])
         t["r500c"] = np.asarray(base["r500c"])
         t["exposure"] = self.exposure(ra, dec) * u.s
-        t["file"] = [event_file_name(i) for i in t["ID_SRC"]]
         t.meta.update(
             {
                 "h": h,
@@ -469,7 +469,7 @@ class MockSurvey:
                               float(np.degrees(hw)) * 2)  # fmt: skip
         pkg = Table()
         pkg["id"] = cat["ID_SRC"]
-        pkg["file"] = cat["file"]
+        pkg["file"] = [event_file_name(i) for i in cat["ID_SRC"]]
         pkg["ra"] = cat["RA"]
         pkg["dec"] = cat["DEC"]
         pkg["redshift"] = cat["BEST_Z"]
