@@ -524,7 +524,7 @@ def build_sample(
             aperture=aperture,
             cosmology=cosmo,
             meta=meta,
-            maps=sink.maps if maps is None else maps,
+            maps={k: rows(v) for k, v in (sink.maps if maps is None else maps).items()},
         )
 
     if path is None:
