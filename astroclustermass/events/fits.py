@@ -465,6 +465,7 @@ def _int_column(table: _Table, name: str) -> np.ndarray:
 
 
 def parse_source_map(header: dict, path: Path) -> dict[int, str] | None:
+    """``{SRC_ID: label}`` from a header's SRCICM/SRCAGN/SRCBKG keywords (None without them)."""
     mapping: dict[int, str] = {}
     for label, key in SOURCE_KEYWORDS.items():
         value = header.get(key)

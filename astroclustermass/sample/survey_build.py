@@ -69,7 +69,7 @@ def survey_options(directory: Path, survey: Any, catalog_has_file: bool) -> dict
         raise InputError(f"unknown survey option(s) {bad}; use {sorted(allowed)}")
     if isinstance(opts.get("tile_table"), (str, Path)):
         opts["tile_table"] = str(directory / opts["tile_table"])
-    return {"directory": str(directory), **opts}
+    return {"directory": str(directory.resolve()), **opts}
 
 
 def reset_cache() -> None:
@@ -80,7 +80,7 @@ def reset_cache() -> None:
 
 
 def _tiles(opts: dict):
-    """This process's `SurveyTiles` for ``opts`` (opened once per worker)."""
+    """The `SurveyTiles` of ``opts`` in this process (opened once per worker)."""
     from ..events import SurveyTiles
 
     key = repr(sorted((k, repr(v)) for k, v in opts.items()))
