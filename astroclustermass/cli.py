@@ -90,6 +90,14 @@ def _exposure(text: str) -> float | str:
         return text
 
 
+def _tiles(text: str) -> tuple[int, int]:
+    try:
+        n_ra, n_dec = (int(v) for v in text.lower().split("x"))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"tiles are NRAxNDEC, e.g. 3x3; got {text!r}") from err
+    return n_ra, n_dec
+
+
 def _add_param_option(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help=help)
 
@@ -159,7 +167,19 @@ def _progress(args: argparse.Namespace) -> bool | None:
 
 # ------------------------------------------------------------------ commands
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import MockUniverse
+    from .simulate import MockSurvey, MockUniverse
+
+    if args.survey:
+        n_ra, n_dec = args.tiles
+        survey = MockSurvey(
+            args.n_clusters,
+            n_ra=n_ra,
+            n_dec=n_dec,
+            **_given(args, seed="seed", depth="depth", tile_size="tile_size", overlap="overlap"),
+        )
+        out = survey.write(args.out, progress=_progress(args), overwrite=args.overwrite)
+        print(f"wrote {survey!r} to {out}")
+        return 0
 
     universe = MockUniverse(args.n_clusters, **_given(args, seed="seed", exposure="exposure"))
     out = universe.write(
@@ -174,6 +194,44 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
         print(calibration_report(args.out))
     return 0
+
+
+def _survey_build_options(args: argparse.Namespace) -> dict:
+    """ClusterSample.build options of --catalog, --column-map, --survey, --source-catalog."""
+    options = _given(args, catalog="catalog", source_catalog="source_catalog")
+    if getattr(args, "column_map", None):
+        options["column_map"] = _parse_column_map(args.column_map)
+    if getattr(args, "survey", False):
+        options["survey"] = True
+    return options
+
+
+def _parse_column_map(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        ours, sep, theirs = item.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise InputError(f"--column-map takes OURS=THEIRS (e.g. redshift=BEST_Z); got {item!r}")
+        out[ours.strip()] = theirs.strip()
+    return out
+
+
+def _add_survey_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--catalog", default=SUPPRESS, help="catalogue file in the directory")
+    p.add_argument(
+        "--column-map",
+        action="append",
+        metavar="OURS=THEIRS",
+        help="map a catalogue column onto the package's name, e.g. redshift=BEST_Z (repeat)",
+    )
+    p.add_argument(
+        "--survey",
+        action="store_true",
+        help="read survey tiles (auto-detected: a catalogue without 'file' next to tiles.fits)",
+    )
+    p.add_argument(
+        "--source-catalog", default=SUPPRESS, help="point-source catalogue to mask (FITS/ECSV)"
+    )
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -193,6 +251,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         cube_compression="cube_compression",
         n_jobs="n_jobs",
     )
+    options.update(_survey_build_options(args))
     if "bands" in options:
         options["bands"] = tuple(options["bands"])
     if options.get("cube_compression") == "none":
@@ -380,6 +439,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_jobs=args.n_jobs,
         progress=_progress(args),
+        build_options=_survey_build_options(args) or None,
     )
     print(format_table(result.table))
     print(f"\nreport: {result.report}  (total {sum(result.timings.values()):.0f} s)")
@@ -445,6 +505,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--n-jobs", type=int, default=SUPPRESS, help="worker processes (2)")
     p.add_argument(
+        "--survey",
+        action="store_true",
+        help="write eRASS-style sky tiles + exposure maps + catalogues (docs/survey.rst)",
+    )
+    p.add_argument(
+        "--tiles", type=_tiles, default=(3, 3), metavar="NRAxNDEC", help="survey tiles (3x3)"
+    )
+    p.add_argument("--tile-size", type=float, default=SUPPRESS, help="tile side, deg (3.6)")
+    p.add_argument("--overlap", type=float, default=SUPPRESS, help="tile overlap, deg (1/3)")
+    p.add_argument(
+        "--depth",
+        type=_exposure,
+        default=SUPPRESS,
+        help="survey depth: erass1 (varying, default), paper/uniform (2 ks) or seconds",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an earlier simulation in --out (a directory holding other files is refused)",
@@ -504,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-jobs", type=int, default=SUPPRESS, help="worker processes (2)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_survey_options(p)
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("train", help="fit a registered estimator and save it")
@@ -592,6 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes for simulate/build (2)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_survey_options(p)
     p.set_defaults(func=_cmd_benchmark)
 
     p = sub.add_parser("plugins", help="list plugins, estimators and attribution methods")

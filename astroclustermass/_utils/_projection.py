@@ -15,7 +15,7 @@ import numpy as np
 
 from ..exceptions import InputError, UnitError
 
-__all__ = ["gnomonic", "sky_to_comoving"]
+__all__ = ["gnomonic", "sky_to_comoving", "angular_separation_deg"]
 
 
 def gnomonic(ra_deg: Any, dec_deg: Any, ra0_deg: float, dec0_deg: float):
@@ -125,3 +125,16 @@ def _center_deg(center: Any) -> tuple[float, float]:
             "(RA and Dec swapped? radians?)"
         )
     return ra0, dec0
+
+
+def angular_separation_deg(ra1: Any, dec1: Any, ra2: Any, dec2: Any) -> np.ndarray:
+    """Great-circle separation (deg) by the haversine formula (accurate at small angles).
+
+    Examples
+    --------
+    >>> round(float(angular_separation_deg(10.0, 0.0, 10.5, 0.0)), 12)
+    0.5
+    """
+    r1, d1, r2, d2 = (np.radians(np.asarray(v, dtype=float)) for v in (ra1, dec1, ra2, dec2))
+    hav = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((r2 - r1) / 2) ** 2
+    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(hav, 0.0, 1.0))))

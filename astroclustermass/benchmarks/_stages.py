@@ -47,16 +47,17 @@ def _write_json(path: Path, obj: Any) -> None:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def _data_fingerprint(directory: Path) -> dict[str, Any]:
-    """Content hash of the catalogues and size/mtime of every event file."""
-    cat = directory / "catalog.ecsv"
+def _data_fingerprint(directory: Path, catalog: str = "catalog.ecsv") -> dict[str, Any]:
+    """Content hash of the catalogues and size/mtime of every event file (and tile)."""
+    cat = directory / catalog
     if not cat.exists():
         raise FileFormatError(
-            f"{directory} has no catalog.ecsv; a data directory needs catalog.ecsv, events/ "
-            "and optionally galaxies.ecsv (see docs/internals.rst)"
+            f"{directory} has no {catalog}; a data directory needs catalog.ecsv, events/ "
+            "and optionally galaxies.ecsv, or survey tiles (see docs/internals.rst, "
+            "docs/survey.rst)"
         )
     out: dict[str, Any] = {"path": str(directory.resolve())}
-    for name in ("catalog.ecsv", "galaxies.ecsv"):
+    for name in (catalog, "galaxies.ecsv"):
         p = directory / name
         if p.exists():
             out[name] = hashlib.sha256(p.read_bytes()).hexdigest()
@@ -176,6 +177,7 @@ def _build(
     log: _Log,
     cube_size: int | None = None,
     client: Any = None,
+    build_options: dict | None = None,
 ):
     from ..sample import ClusterSample
 
@@ -214,6 +216,7 @@ def _build(
         overwrite=True,
         cube_size=cube_size,
         client=client,
+        **(build_options or {}),
     )
     _write_json(marker, {"hash": digest, "config": key})
     return sample, {"hash": digest, "reused": False}

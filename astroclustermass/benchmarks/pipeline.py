@@ -166,6 +166,7 @@ def run_benchmark(
     exposure: float | str | None = None,
     patience: int | None = None,
     estimator_params: dict[str, dict[str, Any]] | None = None,
+    build_options: dict[str, Any] | None = None,
 ) -> BenchmarkResult:
     """Run the accuracy benchmark and write its report.
 
@@ -198,6 +199,10 @@ def run_benchmark(
         Worker processes for simulating and building.
     exposure : float or str, optional
         Mock exposure in s or a preset name (default: preset).
+    build_options : dict, optional
+        For ``data``: ``catalog``, ``column_map``, ``survey`` and
+        ``source_catalog`` of `ClusterSample.build` — e.g. a survey directory
+        of tiles (auto-detected when the catalogue has no ``file`` column).
     patience : int, optional
         Early-stopping patience in epochs (default: preset).
     estimator_params : dict, optional
@@ -292,8 +297,10 @@ def run_benchmark(
             source = Path(data)
             if not source.is_dir():
                 raise FileFormatError(f"data directory {source} does not exist")
-            source_key = _data_fingerprint(source)
-            _check_truth(source / "catalog.ecsv")
+            opts = dict(build_options or {})
+            source_key = _data_fingerprint(source, opts.get("catalog", "catalog.ecsv"))
+            source_key["build_options"] = {k: repr(v) for k, v in sorted(opts.items())}
+            _check_truth(source / opts.get("catalog", "catalog.ecsv"), opts.get("column_map"))
         bands = _required_bands(names, params)
         cubes = _needs_cubes(names, params)
         # the paper's npix = 2n (2x2-pooled maps land on the cube grid); at least 16 voxels;
@@ -301,8 +308,9 @@ def run_benchmark(
         cube_size = _cube_size(npix)
         with log.stage("build", f"building the sample ({npix}² maps, bands {', '.join(bands)})"):
             sample, build_info = _build(
-                out, source, source_key, bands, npix, True, n_jobs, progress, log, cube_size
-            )
+                out, source, source_key, bands, npix, True, n_jobs, progress, log,
+                cube_size, build_options=build_options if data is not None else None,
+            )  # fmt: skip
         config["sample"] = {"n_clusters": len(sample), **build_info, "bands": bands}
         if cubes and sample.cubes is None:
             raise InputError(
@@ -400,10 +408,11 @@ def _cube_size(npix: int, n_kde: int = 64) -> int | None:
     return size if size <= n_kde and n_kde % size == 0 else None
 
 
-def _check_truth(path: Path) -> None:
+def _check_truth(path: Path, column_map: dict | None = None) -> None:
     """Fail before the (long) build when the catalogue has no true masses."""
     try:
-        names = Table.read(path, format="ascii.ecsv").colnames
+        names = Table.read(path).colnames
+        names += [k for k, v in (column_map or {}).items() if v in names]
     except Exception as err:  # astropy raises many types for unreadable tables
         raise FileFormatError(f"cannot read the catalogue {path}: {err}") from err
     if "log10_m500c" not in names and "m500c" not in names:

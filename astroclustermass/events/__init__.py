@@ -16,6 +16,7 @@ from .sources import (
     SOURCE_LABELS,
     SOURCE_UNKNOWN,
 )
+from .survey import TILE_COLUMNS, OutsideSurveyError, SurveyTiles
 
 __all__ = [
     "EventList",
@@ -26,4 +27,7 @@ __all__ = [
     "SOURCE_BACKGROUND",
     "SOURCE_LABELS",
     "FORMATS",
+    "SurveyTiles",
+    "OutsideSurveyError",
+    "TILE_COLUMNS",
 ]

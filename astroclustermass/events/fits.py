@@ -52,6 +52,9 @@ __all__ = [
     "EXTRA_COLUMNS",
     "check_energy_scale",
     "MAX_MEDIAN_KEV",
+    "unit_factor",
+    "PI_ALIASES",
+    "parse_source_map",
 ]
 
 FORMATS = ("sixte", "esass", "phox")
@@ -75,6 +78,8 @@ META_KEYWORDS = {
 _FLOAT_META = {"exposure", "ra_obj", "dec_obj", "redshift", "mjdref", "tstart", "tstop"}
 #: optional SIXTE columns carried through read -> write unchanged
 EXTRA_COLUMNS = ("FRAME", "PHA", "RAWX", "RAWY", "PH_ID")
+#: TUNIT spellings of PI columns that mean eV
+PI_ALIASES = {"chan": "eV", "channel": "eV"}
 
 _TFORM = re.compile(r"^\s*(\d*)\s*([LXBIJKAEDCMPQ])")
 _CODES = {
@@ -381,22 +386,37 @@ def _float_column(
             f"{table.path}: column {name!r} holds arrays ({values.shape[1:]}) per event; "
             "expected one number per event"
         )
-    tunit = table.unit(name)
+    factor = unit_factor(table.unit(name), unit, default_unit, aliases, f"{table.path}", name)
+    if factor != 1.0:
+        values = values * factor
+    _check_finite(table, name, values)
+    return values
+
+
+def unit_factor(
+    tunit: str | None,
+    unit: str,
+    default_unit: str,
+    aliases: dict[str, str] | None,
+    path: str,
+    name: str,
+) -> float:
+    """Factor from a column's TUNIT (``default_unit`` when None) to ``unit``.
+
+    The one conversion rule of event columns, shared by the per-file reader
+    and the survey-tile reader so both give the same float64 values.
+    """
     if tunit is not None and aliases and tunit.lower() in aliases:
         tunit = aliases[tunit.lower()]
     if tunit is None:
         tunit = default_unit
     try:
-        factor = u.Unit(tunit).to(unit, equivalencies=u.spectral() if unit == "keV" else [])
+        return u.Unit(tunit).to(unit, equivalencies=u.spectral() if unit == "keV" else [])
     except (ValueError, u.UnitsError) as err:
         raise UnitError(
-            f"{table.path}: column {name!r} has unit {tunit!r}, which cannot be converted to "
+            f"{path}: column {name!r} has unit {tunit!r}, which cannot be converted to "
             f"{unit}; fix TUNIT or convert the column"
         ) from err
-    if factor != 1.0:
-        values = values * factor
-    _check_finite(table, name, values)
-    return values
 
 
 #: A median photon energy above this (keV) is not an X-ray event list: most likely eV
@@ -444,7 +464,8 @@ def _int_column(table: _Table, name: str) -> np.ndarray:
     return values
 
 
-def _parse_source_map(header: dict, path: Path) -> dict[int, str] | None:
+def parse_source_map(header: dict, path: Path) -> dict[int, str] | None:
+    """``{SRC_ID: label}`` from a header's SRCICM/SRCAGN/SRCBKG keywords (None without them)."""
     mapping: dict[int, str] = {}
     for label, key in SOURCE_KEYWORDS.items():
         value = header.get(key)
@@ -510,7 +531,7 @@ def read_event_file(path: Any, fmt: str | None = None, source_map: dict | None =
         name = "SIGNAL"
     else:
         _require(table, "PI", fmt)
-        energy = _float_column(table, "PI", "keV", "eV", aliases={"chan": "eV", "channel": "eV"})
+        energy = _float_column(table, "PI", "keV", "eV", aliases=PI_ALIASES)
         name = "PI"
     if energy.size and energy.min() < 0:
         row = int(np.flatnonzero(energy < 0)[0])
@@ -524,7 +545,7 @@ def read_event_file(path: Any, fmt: str | None = None, source_map: dict | None =
     src_id = _int_column(table, "SRC_ID") if table.has("SRC_ID") else None
     extra = {c: _int_column(table, c) for c in EXTRA_COLUMNS if table.has(c)}
     primary = hdus[0].header
-    header_map = _parse_source_map(table.hdu.header, path) or _parse_source_map(primary, path)
+    header_map = parse_source_map(table.hdu.header, path) or parse_source_map(primary, path)
     meta = _meta(primary, table.hdu.header)
     if source_map is None and header_map is not None:
         meta["source_map"] = header_map

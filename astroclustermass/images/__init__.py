@@ -17,6 +17,8 @@ from ..transforms import (
 from .band_codes import assign_bands
 from .band_image import BandImage, source_masks
 from .binning import bin_events, bin_many, binning_backend, image_edges
+from .exposure import ExposureMap, comoving_wcs, exposure_on_grid, grid_sky_positions
+from .point_sources import SOURCE_COLUMNS, mask_radii, point_source_mask
 
 __all__ = [
     "BandImage",
@@ -31,4 +33,11 @@ __all__ = [
     "log_scale",
     "inverse_log_scale",
     "core_excision",
+    "ExposureMap",
+    "comoving_wcs",
+    "grid_sky_positions",
+    "exposure_on_grid",
+    "point_source_mask",
+    "mask_radii",
+    "SOURCE_COLUMNS",
 ]

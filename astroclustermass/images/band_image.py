@@ -74,10 +74,14 @@ class BandImage:
         Cosmology of the projection (default WMAP7).
     r500c : float or Quantity, optional
         R500c of the cluster in comoving h⁻¹ Mpc (drawn by `plot`).
+    exposure : array (npix, npix), optional
+        Exposure map (s) on the image grid, ``[i, j]`` like the counts.
+    mask : array (npix, npix) of bool, optional
+        Point-source mask (True = masked) on the image grid.
 
     Attributes
     ----------
-    data, bands, aperture, redshift, center, cosmology, r500c
+    data, bands, aperture, redshift, center, cosmology, r500c, exposure, mask
 
     Examples
     --------
@@ -98,6 +102,8 @@ class BandImage:
         center: Any = None,
         cosmology: Any = None,
         r500c: Any = None,
+        exposure: Any = None,
+        mask: Any = None,
     ) -> None:
         arr = np.asarray(data)
         if arr.ndim == 2:
@@ -133,6 +139,18 @@ class BandImage:
         self.center = _skycoord(center)
         self.cosmology = get_cosmology(cosmology)
         self.r500c = None if r500c is None else positive_length(r500c, "r500c")
+        self.exposure = self._plane(exposure, "exposure", np.float32)
+        self.mask = self._plane(mask, "mask", bool)
+
+    def _plane(self, values: Any, name: str, dtype: Any) -> np.ndarray | None:
+        if values is None:
+            return None
+        arr = np.asarray(values)
+        if arr.shape != (self.npix, self.npix):
+            raise InputError(f"{name} must have shape ({self.npix}, {self.npix}); got {arr.shape}")
+        if name == "exposure" and (not np.all(np.isfinite(arr)) or arr.min() < 0):
+            raise InputError("exposure must be finite and >= 0 (s)")
+        return arr.astype(dtype)
 
     # -------------------------------------------------------------- building
     @classmethod
@@ -146,6 +164,8 @@ class BandImage:
         npix: int = defaults.NPIX,
         cosmology: Any = None,
         r500c: Any = None,
+        exposure: Any = None,
+        mask: Any = None,
     ) -> BandImage:
         """Bin an event list on the comoving grid around ``center``.
 
@@ -172,6 +192,11 @@ class BandImage:
             Default WMAP7.
         r500c : float, optional
             Stored for plotting.
+        exposure, mask : array (npix, npix), optional
+            Exposure map (s) and point-source mask on the same grid (see
+            `astroclustermass.images.exposure_on_grid` and
+            `~astroclustermass.images.point_source_mask`); stored, written to
+            FITS, not applied to the counts.
 
         Examples
         --------
@@ -197,7 +222,7 @@ class BandImage:
         x, y = events.to_comoving(center_sc, redshift, cosmology)
         codes = _band_codes(events._energy, bands).copy() if len(events) else None
         data = bin_events(x, y, codes, bands.n_bands, npix, aperture)
-        return cls(data, bands, aperture, redshift, center_sc, cosmology, r500c)
+        return cls(data, bands, aperture, redshift, center_sc, cosmology, r500c, exposure, mask)
 
     # ------------------------------------------------------------ properties
     @property

@@ -13,6 +13,9 @@ and a WCS-like header maps pixel centres to comoving coordinates:
   ``BANDSET``.
 
 A ``BANDS`` binary table lists ``E_MIN``, ``E_MAX`` (keV, float64) per band.
+Optional image extensions ``EXPOSURE`` (float32, s) and ``MASK`` (uint8, 1 =
+masked point source) hold the exposure map and the point-source mask on the
+same grid (transposed like the counts).
 Floats whose shortest representation exceeds a header card's 20 characters
 are also stored exactly as a hexadecimal string (``HIERARCH ACM HEX <key>``).
 """
@@ -93,8 +96,15 @@ def write_band_image(image: Any, path: Any, overwrite: bool = False) -> None:
         name="BANDS",
     )
     bands.header["BANDSET"] = image.bands.name
+    hdus = [primary, bands]
+    for name, plane, unit in (("EXPOSURE", image.exposure, "s"), ("MASK", image.mask, "")):
+        if plane is not None:
+            arr = np.ascontiguousarray(plane.T.astype(np.float32 if unit else np.uint8))
+            hdu = fits.ImageHDU(arr, name=name)
+            hdu.header["BUNIT"] = unit
+            hdus.append(hdu)
     with atomic_write(path, overwrite=overwrite) as tmp:
-        fits.HDUList([primary, bands]).writeto(tmp, overwrite=True)
+        fits.HDUList(hdus).writeto(tmp, overwrite=True)
 
 
 def read_band_image(path: Any) -> dict:
@@ -120,6 +130,11 @@ def read_band_image(path: Any) -> dict:
                     raise MissingColumnError(f"{path}: the BANDS table lacks column {col!r}")
             edges = np.stack([np.array(tab["E_MIN"], float), np.array(tab["E_MAX"], float)], 1)
             bandset = str(hdul["BANDS"].header.get("BANDSET", h.get("BANDSET", "custom")))
+            planes = {
+                name.lower(): np.array(hdul[name].data).T
+                for name in ("EXPOSURE", "MASK")
+                if name in hdul
+            }
     except (OSError, ValueError, TypeError, KeyError, IndexError) as err:
         if isinstance(err, (FileFormatError, MissingColumnError)):
             raise
@@ -150,4 +165,6 @@ def read_band_image(path: Any) -> dict:
         "center": center,
         "cosmology": cosmology,
         "r500c": _get_float(h, "R500C"),
+        "exposure": planes.get("exposure"),
+        "mask": None if "mask" not in planes else planes["mask"].astype(bool),
     }

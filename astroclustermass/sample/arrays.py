@@ -20,8 +20,13 @@ __all__ = [
     "normalise_rows",
     "check_counts",
     "validate_arrays",
+    "MAP_DTYPES",
     "match_band_set",
 ]
+
+#: per-pixel maps a sample can store, (N, npix, npix) each: exposure (s) and the
+#: point-source mask (1 = masked), on the image grid ``[i, j]``
+MAP_DTYPES = {"exposure": np.float32, "mask": np.uint8}
 
 #: Per-source image kinds, named as the event source labels.
 SOURCES = LABELLED_SOURCES
@@ -109,6 +114,7 @@ def validate_arrays(
     cubes: Any,
     observables: Any,
     npix: int | None,
+    maps: Mapping[str, Any] | None = None,
 ) -> dict:
     """Check and normalise the constructor arguments of ``ClusterSample``."""
     cat = catalog.copy(copy_data=False) if isinstance(catalog, Table) else Table(catalog)
@@ -154,6 +160,17 @@ def validate_arrays(
             cubes = np.asarray(cubes, dtype=np.float32)
         if cubes.ndim != 4 or len(cubes) != n or len(set(cubes.shape[1:])) != 1:
             raise InputError(f"cubes must have shape ({n}, m, m, m); got {cubes.shape}")
+    out_maps: dict[str, Any] = {}
+    for name, arr in (maps or {}).items():
+        if name not in MAP_DTYPES:
+            raise InputError(f"unknown per-pixel map {name!r}; use one of {tuple(MAP_DTYPES)}")
+        if not isinstance(arr, LazyArray):
+            arr = np.asarray(arr).astype(MAP_DTYPES[name], copy=False)
+        if arr.shape != (n, npix, npix):
+            raise InputError(
+                f"maps[{name!r}] must have shape ({n}, {npix}, {npix}); got {arr.shape}"
+            )
+        out_maps[name] = arr
     if observables is not None:
         observables = observables if isinstance(observables, Table) else Table(observables)
         if len(observables) != n:
@@ -166,6 +183,7 @@ def validate_arrays(
         "cubes": cubes,
         "observables": observables,
         "npix": npix,
+        "maps": out_maps,
     }
 
 

@@ -35,6 +35,8 @@ from ..exceptions import (
     AstroClusterMassWarning,
     FileFormatError,
     InputError,
+    MissingColumnError,
+    UnitError,
 )
 from .catalog import column_values, galaxy_groups, read_catalog, resolve_band_sets
 from .hdf5 import check_compression, take_rows
@@ -69,24 +71,42 @@ class _Config:
     cube_size: int = 64  # stored voxels per side; the KDE grid n_cube is sum-pooled to it
     precompress: bool = False  # workers gzip the count images (streaming to HDF5)
     cube_compression: str | None = "quantized"
+    survey: dict | None = None  # SurveyTiles options when building from survey tiles
+    masking: dict | None = None  # point-source catalogue + mask options
 
 
 def _process_cluster(cfg: _Config, task: dict) -> dict:
     """Everything computed from one cluster's files (runs in a worker)."""
     from ..events import EventList
     from ..images import bin_events
+    from .survey_build import apply_point_source_mask, cluster_events, cluster_mask
 
+    maps: dict[str, np.ndarray] = {}
     try:
-        ev = EventList.read(task["path"])
+        if cfg.survey is not None:
+            ev, maps["exposure"] = cluster_events(
+                cfg.survey, task, cfg.npix, cfg.aperture, cfg.cosmology
+            )
+        else:
+            ev = EventList.read(task["path"])
+        if cfg.masking is not None:
+            maps["mask"] = cluster_mask(cfg.masking, task, cfg.npix, cfg.aperture, cfg.cosmology)
     except Exception as err:  # reported with the cluster id; raised or skipped by the caller
-        return {"error": f"{type(err).__name__}: {err}"}
+        return {"error": f"{type(err).__name__}: {err}", "error_type": type(err).__name__}
     center = (task["ra"], task["dec"])  # deg; EventList.to_comoving accepts a pair or SkyCoord
     x, y = ev.to_comoving(center, task["redshift"], cfg.cosmology)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     energy = ev.energy.to_value(u.keV)
     labels = getattr(ev, "source", None)
-    out: dict[str, Any] = {"images": [], "source_images": []}
+    if "mask" in maps:  # masked pixels: no photons in any image or count, no exposure
+        keep = apply_point_source_mask(x, y, maps["mask"], cfg.aperture)
+        x, y, energy = x[keep], y[keep], energy[keep]
+        labels = None if labels is None else labels[keep]
+        if "exposure" in maps:
+            maps["exposure"] = np.where(maps["mask"], 0.0, maps["exposure"]).astype(np.float32)
+        maps["mask"] = maps["mask"].astype(np.uint8)
+    out: dict[str, Any] = {"images": [], "source_images": [], "maps": maps}
     main_index = None
     for k, bands in enumerate(cfg.band_sets):
         bi = bands.band_index(energy)
@@ -198,6 +218,15 @@ class _MemorySink:
         self.source_images: list[dict[str, np.ndarray]] = [{} for _ in cfg.band_sets]
         m = cfg.cube_size
         self.cubes = np.zeros((n, m, m, m), np.float32) if cfg.dynamics else None
+        self.maps: dict[str, Any] = {}
+
+    def _map_array(self, name: str) -> Any:
+        if name not in self.maps:
+            from .arrays import MAP_DTYPES
+
+            shape = (self.n, self.cfg.npix, self.cfg.npix)
+            self.maps[name] = np.zeros(shape, MAP_DTYPES[name])
+        return self.maps[name]
 
     def _source_array(self, k: int, src: str) -> Any:
         if src not in self.source_images[k]:
@@ -216,6 +245,8 @@ class _MemorySink:
                 write_row(self._source_array(k, src), row, simg)
         if self.cubes is not None:
             write_row(self.cubes, row, res["cube"])
+        for name, arr in res.get("maps", {}).items():
+            write_row(self._map_array(name), row, arr)
 
 
 class _H5Sink(_MemorySink):
@@ -238,6 +269,16 @@ class _H5Sink(_MemorySink):
             if cfg.dynamics
             else None
         )
+        self.maps = {}
+
+    def _map_array(self, name: str) -> Any:
+        if name not in self.maps:
+            from .arrays import MAP_DTYPES
+
+            grp = self.f.require_group("maps")
+            shape = (self.n, self.cfg.npix, self.cfg.npix)
+            self.maps[name] = self._create(grp, name, shape, MAP_DTYPES[name], "gzip", None)
+        return self.maps[name]
 
     def _source_array(self, k: int, src: str) -> Any:
         if src not in self.source_images[k]:
@@ -303,10 +344,15 @@ def build_sample(
     cube_size=None,
     cube_compression="quantized",
     client=None,
+    survey=None,
+    column_map=None,
+    source_catalog=None,
+    mask_options=None,
 ):
     """Implementation of `ClusterSample.build`."""
     from .._utils import atomic_write
     from ..version import __version__
+    from .survey_build import read_sources, reset_cache, survey_options, survey_plan
 
     directory = Path(directory)
     if not directory.is_dir():
@@ -322,13 +368,21 @@ def build_sample(
     bolo = get_bands("bolometric")
     main = next((k for k, b in enumerate(band_sets) if b.name == "bolometric" or b == bolo), 0)
     cosmo = get_cosmology(cosmology)
-    cat = read_catalog(directory / catalog, cosmo, r500c_frame)
+    cat = read_catalog(
+        directory / catalog, cosmo, r500c_frame, column_map=column_map, require_file=False
+    )
+    survey_opts = survey_options(directory, survey, "file" in cat.colnames)
+    if survey_opts is None and "file" not in cat.colnames:
+        read_catalog(directory / catalog, cosmo, r500c_frame, column_map)  # raises, naming it
     n = len(cat)
-    groups = galaxy_groups(directory, galaxies, cat) if dynamics else None
+    groups = galaxy_groups(directory, galaxies, cat, column_map) if dynamics else None
     cfg = _Config(band_sets, main, npix, aperture, cosmo, tuple(sources), groups is not None)
     cfg.dyn["n_cube"] = n_cube
     cfg.cube_size = _check_cube_size(cube_size, n_cube)
     cfg.cube_compression = check_compression(cube_compression, "cube_compression")
+    cfg.survey = survey_opts
+    if source_catalog is not None:
+        cfg.masking = read_sources(directory / source_catalog, mask_options)
     ra = column_values(cat, "ra", "deg", directory / catalog)
     dec = column_values(cat, "dec", "deg", directory / catalog)
     z = column_values(cat, "redshift", None, directory / catalog)
@@ -336,12 +390,20 @@ def build_sample(
         np.asarray(cat["r500c"], dtype=float) if "r500c" in cat.colnames else np.full(n, np.nan)
     )
     ids = np.asarray(cat["id"])
-    files = [str(f) for f in np.asarray(cat["file"])]
     failed: dict[int, str] = {}
+    failed_types: dict[int, str] = {}
+    order = np.arange(n)
+    if survey_opts is not None:
+        files = [""] * n
+        order, outside = survey_plan(survey_opts, ra, dec)
+        failed.update(outside)
+        failed_types.update(dict.fromkeys(outside, "OutsideSurveyError"))
+    else:
+        files = [str(f) for f in np.asarray(cat["file"])]
     tasks = []
     for i in range(n):
         p = directory / files[i]
-        if not p.is_file():
+        if survey_opts is None and not p.is_file():
             failed[i] = f"event file {p} does not exist"
         tasks.append(
             {
@@ -355,8 +417,8 @@ def build_sample(
             }
         )
     if failed and on_error == "raise":
-        _raise_failed(failed, ids)
-    todo = [t for t in tasks if t["row"] not in failed]
+        _raise_failed(failed, ids, failed_types)
+    todo = [tasks[i] for i in order if i not in failed]  # survey: tile by tile
     n_jobs = n_workers(client) if client is not None else resolve_n_jobs(n_jobs)
     size = max(1, min(32, math.ceil(len(todo) / (n_jobs * 8)))) if todo else 1
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
@@ -367,7 +429,9 @@ def build_sample(
         for task, res in zip(chunk, results):
             i = task["row"]
             if "error" in res:
-                failed[i] = f"cannot read event file {task['path']}: {res['error']}"
+                what = "its survey cutout" if cfg.survey else f"event file {task['path']}"
+                failed[i] = f"cannot read {what}: {res['error']}"
+                failed_types[i] = res.get("error_type", "")
                 continue
             sink.put(i, res)
             obs_rows[i] = res["obs"]
@@ -390,8 +454,9 @@ def build_sample(
         finally:
             results.close()
             bar.close()
+            reset_cache()  # close the survey tiles this process opened
         if failed and on_error == "raise":
-            _raise_failed(failed, ids)
+            _raise_failed(failed, ids, failed_types)
 
     meta = {
         "build": {
@@ -409,16 +474,33 @@ def build_sample(
         "package_version": __version__,
     }
 
-    def finish(sink: _MemorySink, images: list, source_images: list, cubes: Any) -> Any:
+    if survey_opts is not None:
+        meta["build"]["survey"] = {k: v if isinstance(v, (int, float, str, bool, type(None)))
+                                   else repr(v) for k, v in survey_opts.items()}  # fmt: skip
+    if cfg.masking is not None:
+        meta["build"]["source_catalog"] = cfg.masking["path"]
+        meta["build"]["mask_options"] = {k: repr(v) if hasattr(v, "unit") else v
+                                         for k, v in cfg.masking["options"].items()}  # fmt: skip
+    if column_map:
+        meta["build"]["column_map"] = dict(column_map)
+
+    def finish(
+        sink: _MemorySink, images: list, source_images: list, cubes: Any, maps: dict | None = None
+    ) -> Any:
         keep = np.array([i not in failed for i in range(n)])
         if failed:
+            first = min(failed)
             warnings.warn(
-                f"skipped {len(failed)} cluster(s) whose event files are missing or unreadable: "
-                f"ids {[ids[i].item() for i in sorted(failed)]}",
+                f"skipped {len(failed)} cluster(s) that could not be built: ids "
+                f"{[ids[i].item() for i in sorted(failed)]} (id {ids[first].item()}: "
+                f"{failed[first]}); reasons in sample.meta['build']['skipped']",
                 AstroClusterMassWarning,
                 stacklevel=4,
             )
             meta["build"]["skipped_ids"] = [ids[i].item() for i in sorted(failed)]
+            meta["build"]["skipped"] = [
+                {"id": ids[i].item(), "reason": failed[i]} for i in sorted(failed)
+            ]
         if no_cube:
             zero = sorted(i.item() for i in no_cube)
             warnings.warn(
@@ -448,6 +530,7 @@ def build_sample(
             aperture=aperture,
             cosmology=cosmo,
             meta=meta,
+            maps={k: rows(v) for k, v in (sink.maps if maps is None else maps).items()},
         )
 
     if path is None:
@@ -476,7 +559,8 @@ def _build_to_file(cls, path, overwrite, n, cfg, run, finish, atomic_write):
                 for k, name in names
             ]
             cubes = LazyArray(work, "cubes") if cfg.dynamics else None
-            sample = finish(sink, lazy, lazy_src, cubes)
+            maps = {name: LazyArray(work, f"maps/{name}") for name in sink.maps}
+            sample = finish(sink, lazy, lazy_src, cubes, maps)
             if len(sample) == n:  # nothing skipped: add the tables and header in place
                 with h5py.File(work, "a") as f:
                     write_header(f, sample_header(sample))
@@ -490,10 +574,20 @@ def _build_to_file(cls, path, overwrite, n, cfg, run, finish, atomic_write):
     return cls.read(path, lazy=True)
 
 
-def _raise_failed(failed: dict[int, str], ids: np.ndarray) -> None:
+def _raise_failed(failed: dict[int, str], ids: np.ndarray, types: dict | None = None) -> None:
+    from ..events import OutsideSurveyError
+    from .survey_build import ZeroExposureError
+
     i = min(failed)
     more = f" ({len(failed) - 1} more cluster(s) failed too)" if len(failed) > 1 else ""
-    raise FileFormatError(
+    classes = {
+        "OutsideSurveyError": OutsideSurveyError,
+        "ZeroExposureError": ZeroExposureError,
+        "MissingColumnError": MissingColumnError,
+        "InputError": InputError,
+        "UnitError": UnitError,
+    }
+    raise classes.get((types or {}).get(i, ""), FileFormatError)(
         f"cluster id {ids[i].item()} (catalogue row {i}): {failed[i]}{more}. Fix or remove the "
         "file, or pass on_error='skip' to build without it"
     )

@@ -21,10 +21,19 @@ from ..cosmology import get_cosmology, length_to_comoving_h, mass_to_h
 from ..exceptions import EmptyInputError, FileFormatError, InputError, MissingColumnError
 from .ecsv import read_ecsv
 
-__all__ = ["read_table", "column_values", "read_catalog", "resolve_band_sets", "galaxy_groups"]
+__all__ = [
+    "read_table",
+    "column_values",
+    "read_catalog",
+    "apply_column_map",
+    "resolve_band_sets",
+    "galaxy_groups",
+]
 
 _REQUIRED = ("file", "ra", "dec", "redshift")
 _GALAXY_COLUMNS = ("x_proj", "y_proj", "ra", "dec", "v_los", "z_gal", "m_star")
+#: column_map keys that name galaxy-table columns only (the rest map the catalogue)
+_GALAXY_ONLY = ("cluster_id", "x_proj", "y_proj", "v_los", "z_gal", "m_star")
 
 
 def read_table(path: Path, what: str) -> Table:
@@ -66,7 +75,44 @@ def column_values(table: Table, name: str, unit: str | None, path: Path) -> np.n
     return np.asarray(vals, dtype=float)
 
 
-def read_catalog(path: Path, cosmology: Any = None, r500c_frame: str | None = None) -> Table:
+def apply_column_map(table: Table, column_map: dict | None, path: Path, what: str) -> Table:
+    """Rename a table's columns with ``{package name: table name}`` (e.g. ``{'ra': 'RA'}``).
+
+    Raises `MissingColumnError` naming the file and column when a mapped
+    column is absent.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> t = apply_column_map(Table({"BEST_Z": [0.1]}), {"redshift": "BEST_Z"}, Path("c"), "x")
+    >>> t.colnames
+    ['redshift']
+    """
+    if not column_map:
+        return table
+    missing = [src for src in column_map.values() if src not in table.colnames]
+    if missing:
+        raise MissingColumnError(
+            f"{what} {path} lacks column(s) {missing} named in column_map={column_map}; it has "
+            f"{', '.join(table.colnames)}"
+        )
+    table = table.copy(copy_data=False)
+    for ours, theirs in column_map.items():
+        if ours == theirs:
+            continue
+        if ours in table.colnames:
+            table.remove_column(ours)  # the mapped column replaces one of the same name
+        table.rename_column(theirs, ours)
+    return table
+
+
+def read_catalog(
+    path: Path,
+    cosmology: Any = None,
+    r500c_frame: str | None = None,
+    column_map: dict | None = None,
+    require_file: bool = True,
+) -> Table:
     """Read and check a cluster catalogue (required columns file, ra, dec, redshift).
 
     Adds ``id`` (row number) when absent. Every value is checked here, once,
@@ -101,12 +147,15 @@ def read_catalog(path: Path, cosmology: Any = None, r500c_frame: str | None = No
     Traceback (most recent call last):
     MissingColumnError: catalogue ... lacks the required column 'redshift'
     """
-    cat = read_table(path, "catalogue")
-    for name in _REQUIRED:
+    cat_map = {k: v for k, v in (column_map or {}).items() if k not in _GALAXY_ONLY}
+    cat = apply_column_map(read_table(path, "catalogue"), cat_map, path, "catalogue")
+    required = _REQUIRED if require_file else tuple(c for c in _REQUIRED if c != "file")
+    for name in required:
         if name not in cat.colnames:
+            hint = "" if column_map else "; map other names with column_map={...}"
             raise MissingColumnError(
                 f"catalogue {path} lacks the required column {name!r} (required: "
-                f"{', '.join(_REQUIRED)}; it has {', '.join(cat.colnames)})"
+                f"{', '.join(required)}; it has {', '.join(cat.colnames)}){hint}"
             )
     if len(cat) == 0:
         raise EmptyInputError(f"catalogue {path} has no rows")
@@ -173,7 +222,9 @@ def resolve_band_sets(bands: Any) -> list[EnergyBands]:
     return out
 
 
-def galaxy_groups(directory: Path, name: str, catalog: Table) -> list[dict | None] | None:
+def galaxy_groups(
+    directory: Path, name: str, catalog: Table, column_map: dict | None = None
+) -> list[dict | None] | None:
     """Per catalogue row, a dict of that cluster's galaxy columns; None without the file.
 
     Galaxies are matched to clusters by ``cluster_id`` == catalogue ``id``;
@@ -190,6 +241,10 @@ def galaxy_groups(directory: Path, name: str, catalog: Table) -> list[dict | Non
     if not path.exists():
         return None
     gal = read_table(path, "galaxy table")
+    if column_map:  # the same map: galaxy keys (e.g. {'z_gal': 'z'}), and ra/dec if present
+        gal_keys = (*_GALAXY_ONLY, "ra", "dec")
+        gal_map = {k: v for k, v in column_map.items() if k in gal_keys and v in gal.colnames}
+        gal = apply_column_map(gal, gal_map, path, "galaxy table")
     if "cluster_id" not in gal.colnames:
         raise MissingColumnError(
             f"galaxy table {path} lacks the column 'cluster_id' (matching catalogue 'id')"

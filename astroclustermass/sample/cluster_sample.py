@@ -69,10 +69,12 @@ class ClusterSample:
         aperture: float = defaults.APERTURE,
         cosmology: Any = None,
         meta: dict | None = None,
+        maps: Mapping[str, Any] | None = None,
     ) -> None:
         arrays = validate_arrays(
-            catalog, images, band_sets, source_images, cubes, observables, npix
+            catalog, images, band_sets, source_images, cubes, observables, npix, maps
         )
+        self._maps: dict[str, Any] = arrays["maps"]
         self._catalog = arrays["catalog"]
         self._band_sets: dict[str, EnergyBands] = arrays["band_sets"]
         self._images: dict[str, Any] = arrays["images"]
@@ -98,6 +100,7 @@ class ClusterSample:
         cosmology: Any = None,
         source_images: Mapping[str, Mapping[str, Any]] | None = None,
         meta: dict | None = None,
+        maps: Mapping[str, Any] | None = None,
     ) -> ClusterSample:
         """Assemble a sample from in-memory arrays (tests, plugins, other pipelines).
 
@@ -124,6 +127,9 @@ class ClusterSample:
             Band-set name → {'icm' | 'agn' | 'background' → counts}.
         meta : dict, optional
             JSON-safe metadata.
+        maps : dict, optional
+            Per-pixel maps (N, npix, npix): ``'exposure'`` (s) and/or
+            ``'mask'`` (1 = masked point source).
 
         Returns
         -------
@@ -148,6 +154,7 @@ class ClusterSample:
             aperture=aperture,
             cosmology=cosmology,
             meta=meta,
+            maps=maps,
         )
 
     @classmethod
@@ -172,8 +179,12 @@ class ClusterSample:
         cube_size: int | None = None,
         cube_compression: str | None = "quantized",
         client: Any = None,
+        survey: Any = None,
+        column_map: dict | None = None,
+        source_catalog: str | os.PathLike | None = None,
+        mask_options: dict | None = None,
     ) -> ClusterSample:
-        """Build a sample from a directory of event files and a catalogue.
+        """Build a sample from a directory of event files (or survey tiles) and a catalogue.
 
         Reads ``catalog`` (required columns ``file``, ``ra``, ``dec``,
         ``redshift``), reads every cluster's event file with `EventList.read`,
@@ -241,6 +252,27 @@ class ClusterSample:
             ``Mpc / h``) and plain numbers are comoving h⁻¹ Mpc and ``kpc`` or
             ``Mpc`` are physical; either is converted to comoving h⁻¹ Mpc
             with the cosmology's h (never a bare unit conversion that drops h).
+        survey : None, bool or dict
+            Read the clusters' photons from survey tiles
+            (`~astroclustermass.events.SurveyTiles`) instead of per-cluster
+            files. None detects it: a catalogue without a ``file`` column in a
+            directory with ``tiles.fits`` (or ``*events*.fits`` tiles). A dict
+            gives `SurveyTiles` options (``cameras``, ``light_leak_energy``,
+            ``tile_table``, ...). Survey builds also store each cluster's
+            exposure map on its grid (``sample.maps('exposure')``) and fail a
+            cluster outside every tile or with zero exposure at its centre.
+        column_map : dict, optional
+            ``{package name: catalogue name}``, e.g. ``{'ra': 'RA', 'dec':
+            'DEC', 'redshift': 'BEST_Z', 'id': 'ID_SRC'}``; galaxy-table names
+            through the same map (``{'z_gal': 'z'}``).
+        source_catalog : path-like, optional
+            Point-source catalogue (relative to ``directory``): sources are
+            masked on every image (`~astroclustermass.images.point_source_mask`;
+            masked pixels lose their counts and exposure, ``sample.maps('mask')``
+            stores the masks).
+        mask_options : dict, optional
+            ``columns``, ``psf_hew``, ``flux_ref``, ``radius_scale``,
+            ``exclude_radius`` of the masks.
 
         Returns
         -------
@@ -299,6 +331,10 @@ class ClusterSample:
             cube_size=cube_size,
             cube_compression=cube_compression,
             client=client,
+            survey=survey,
+            column_map=column_map,
+            source_catalog=source_catalog,
+            mask_options=mask_options,
         )
 
     # ------------------------------------------------------------------ access
@@ -353,7 +389,7 @@ class ClusterSample:
     @property
     def is_lazy(self) -> bool:
         """True when arrays are read from a file on access."""
-        arrays = [*self._images.values(), self._cubes]
+        arrays = [*self._images.values(), self._cubes, *self._maps.values()]
         return any(isinstance(a, LazyArray) for a in arrays)
 
     def band_set_name(self, bands: Any = None) -> str:
@@ -459,6 +495,34 @@ class ClusterSample:
         )
 
     @property
+    def map_names(self) -> tuple[str, ...]:
+        """Names of the stored per-pixel maps (``'exposure'``, ``'mask'``)."""
+        return tuple(self._maps)
+
+    def maps(self, name: str) -> np.ndarray:
+        """A per-pixel map (N, npix, npix): ``'exposure'`` (s, float32) or ``'mask'`` (uint8).
+
+        Built from a survey (exposure maps reprojected onto each cluster's
+        grid) or with a source catalogue (point-source masks); see
+        ``docs/survey.rst``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = ClusterSample.from_arrays({"redshift": [0.1]},
+        ...     images={"bolometric": np.ones((1, 1, 4, 4))}, maps={"exposure": np.ones((1, 4, 4))})
+        >>> s.maps("exposure").dtype, s.map_names
+        (dtype('float32'), ('exposure',))
+        """
+        if name not in self._maps:
+            have = ", ".join(self._maps) or "none"
+            raise InputError(
+                f"this sample has no {name!r} map (stored: {have}); build it from survey tiles "
+                "for exposure maps, or with source_catalog= for point-source masks"
+            )
+        return np.asarray(self._maps[name])
+
+    @property
     def observables(self) -> Table | None:
         """Scalar observables (``n_phot``, ``n_phot_500c``, ``n_gal``, ``sigma_v``, ...)."""
         return self._observables
@@ -510,6 +574,7 @@ class ClusterSample:
             aperture=data["aperture"],
             cosmology=cosmology_from_dict(data["cosmology"]),
             meta=data["meta"],
+            maps=data["maps"],
         )
 
     def write(
@@ -555,6 +620,7 @@ class ClusterSample:
             images=self._images,
             source_images=self._source_images,
             cubes=self._cubes,
+            maps=self._maps,
             overwrite=overwrite,
             compression=compression,
             compression_level=compression_level,
@@ -658,6 +724,7 @@ class ClusterSample:
             k: {s: take_rows(a, rows) for s, a in v.items()} for k, v in self._source_images.items()
         }
         new._cubes = take_rows(self._cubes, rows)
+        new._maps = {k: take_rows(v, rows) for k, v in self._maps.items()}
         new._observables = None if self._observables is None else self._observables[rows]
         new.npix, new.aperture, new.cosmology = self.npix, self.aperture, self.cosmology
         new.meta = dict(self.meta)
@@ -680,6 +747,7 @@ class ClusterSample:
             k: {s: np.asarray(a) for s, a in v.items()} for k, v in new._source_images.items()
         }
         new._cubes = None if new._cubes is None else np.asarray(new._cubes)
+        new._maps = {k: np.asarray(v) for k, v in new._maps.items()}
         return new
 
     def __repr__(self) -> str:

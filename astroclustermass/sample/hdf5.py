@@ -10,6 +10,7 @@ Layout of one file (``format_version`` 1)::
     /images/<band set>     int32 (N, n_band, npix, npix)
     /source_images/<band set>/<source>   int32 (N, n_band, npix, npix), optional
     /cubes                 float32 (N, n, n, n), optional
+    /maps/<name>           (N, npix, npix), optional: exposure (float32, s), mask (uint8)
 
 Arrays are chunked one cluster per chunk and compressed, so that reading a
 subset of clusters reads only their chunks: count images with gzip (level 4)
@@ -364,6 +365,7 @@ def write_hdf5(
     source_images: dict[str, dict[str, Any]],
     cubes: Any,
     overwrite: bool = False,
+    maps: dict[str, Any] | None = None,
     compression: str | None = "gzip",
     compression_level: int | None = None,
     cube_compression: str | None = "lzf",
@@ -403,6 +405,13 @@ def write_hdf5(
                         create_array(g, src, arr.shape, np.int32, compression, compression_level),
                         arr,
                     )
+        if maps:
+            mgrp = f.create_group("maps")
+            for name, arr in maps.items():
+                copy_rows(
+                    create_array(mgrp, name, arr.shape, arr.dtype, compression, compression_level),
+                    arr,
+                )
         if cubes is not None:
             copy_rows(
                 create_array(
@@ -464,6 +473,7 @@ def read_hdf5(path: str | os.PathLike, lazy: bool = True) -> dict:
                         src: load(f"source_images/{name}/{src}") for src in f["source_images"][name]
                     }
             cubes = load("cubes") if "cubes" in f else None
+            maps = {name: load(f"maps/{name}") for name in f["maps"]} if "maps" in f else {}
             attrs = {
                 "npix": int(f.attrs["npix"]),
                 "aperture": float(f.attrs["aperture"]),
@@ -482,5 +492,6 @@ def read_hdf5(path: str | os.PathLike, lazy: bool = True) -> dict:
         "images": images,
         "source_images": source_images,
         "cubes": cubes,
+        "maps": maps,
         **attrs,
     }

@@ -36,10 +36,16 @@ from .report import (
     calibration_tables,
     measure_observables,
 )
+from .survey import MockSurvey
+from .survey_layout import DEPTH_PRESETS, SurveyLayout, exposure_at
 from .universe import MockUniverse
 
 __all__ = [
     "MockUniverse",
+    "MockSurvey",
+    "SurveyLayout",
+    "DEPTH_PRESETS",
+    "exposure_at",
     "MockConfig",
     "EXPOSURE_PRESETS",
     "SNAPSHOT_REDSHIFTS",
