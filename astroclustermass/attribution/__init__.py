@@ -1,7 +1,8 @@
 """Attribution (saliency) maps of mass estimators and their summaries (Ho et al. 2023 Sec. 6).
 
 `Attribution.from_name` creates a registered method (``saliency``,
-``integrated_gradients``, ``analytic_proxy`` or a plugin's);
+``input_x_gradient``, ``integrated_gradients``, ``smoothgrad``,
+``analytic_proxy`` or a plugin's);
 ``method.attribute(estimator, sample)`` returns an `AttributionMap`;
 `radial_profile`, `mask_saliency` and `band_summary` summarise it.
 `channel_dynamics` follows a CNN's test predictions while it is trained one
@@ -12,16 +13,18 @@ Examples
 --------
 >>> from astroclustermass.attribution import Attribution
 >>> sorted(Attribution.available())
-['analytic_proxy', 'integrated_gradients', 'saliency']
+['analytic_proxy', 'input_x_gradient', 'integrated_gradients', 'saliency', 'smoothgrad']
 """
 
 from __future__ import annotations
 
 from ._map import AttributionMap, r500c_from_mass
 from .analytic import AnalyticProxySaliency
-from .base import Attribution, GradientAttribution
-from .integrated_gradients import IntegratedGradients
+from .base import Attribution, BatchForward, GradientAttribution
+from .input_x_gradient import InputXGradient
+from .integrated_gradients import BASELINES, IntegratedGradients
 from .saliency import Saliency
+from .smoothgrad import SmoothGrad
 from .summaries import band_summary, mask_saliency, plot_radial_profile, radial_profile
 from .training_dynamics import TrainingDynamics, channel_dynamics
 
@@ -29,8 +32,12 @@ __all__ = [
     "Attribution",
     "AttributionMap",
     "GradientAttribution",
+    "BatchForward",
     "Saliency",
+    "InputXGradient",
     "IntegratedGradients",
+    "BASELINES",
+    "SmoothGrad",
     "AnalyticProxySaliency",
     "radial_profile",
     "plot_radial_profile",

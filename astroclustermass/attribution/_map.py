@@ -73,6 +73,16 @@ class AttributionMap:
         The attribution method's parameters (JSON-safe).
     cosmology : dict, optional
         The sample's cosmology (`~astroclustermass.cosmology.cosmology_to_dict`).
+    quantity : str
+        What a value is, in words or symbols (the colour-bar label of `plot`);
+        empty: ``∂log10 M/∂n``.
+    cube_values : ndarray, shape (n, n_v, n_c, n_c), optional
+        Attributions to the dynamical cube ``cube[v, x, y]`` of the joint
+        model, in the same units as ``values`` per voxel (a derivative per
+        unit of the cube's normalised density, or its attribution).
+    cube_v_max : float, optional
+        Half-width (km/s) of the cubes' velocity axis; the sky axes span the
+        image's ``[-aperture, aperture]``.
 
     Attributes
     ----------
@@ -105,6 +115,9 @@ class AttributionMap:
         absolute: bool = False,
         params: dict | None = None,
         cosmology: dict | None = None,
+        quantity: str = "",
+        cube_values: Any = None,
+        cube_v_max: float | None = None,
     ) -> None:
         arr = np.asarray(values)
         if arr.ndim != 4 or arr.shape[2] != arr.shape[3]:
@@ -129,6 +142,16 @@ class AttributionMap:
         self.absolute = bool(absolute)
         self.params = dict(params or {})
         self.cosmology = cosmology
+        self.quantity = str(quantity)
+        self.cube_values = None if cube_values is None else np.asarray(cube_values)
+        if self.cube_values is not None:
+            cv = self.cube_values
+            if cv.ndim != 4 or len(cv) != len(arr) or cv.shape[2] != cv.shape[3]:
+                raise InputError(
+                    f"cube_values must have shape (n, n_v, n_c, n_c) with n={len(arr)}; "
+                    f"got {cv.shape}"
+                )
+        self.cube_v_max = None if cube_v_max is None else float(cube_v_max)
 
     # ---------------------------------------------------------------- views
     @property
@@ -213,9 +236,10 @@ class AttributionMap:
 
     def __getitem__(self, key: Any) -> AttributionMap:
         rows = np.atleast_1d(np.arange(len(self))[key])
-        return self._replace(self.values[rows], self.catalog[rows])
+        cube = None if self.cube_values is None else self.cube_values[rows]
+        return self._replace(self.values[rows], self.catalog[rows], cube)
 
-    def _replace(self, values: np.ndarray, catalog: Table) -> AttributionMap:
+    def _replace(self, values: np.ndarray, catalog: Table, cube: Any = None) -> AttributionMap:
         return AttributionMap(
             values,
             self.bands,
@@ -228,6 +252,9 @@ class AttributionMap:
             self.absolute,
             self.params,
             self.cosmology,
+            self.quantity,
+            cube,
+            self.cube_v_max,
         )
 
     def __repr__(self) -> str:
@@ -250,6 +277,8 @@ class AttributionMap:
             "absolute": self.absolute,
             "params": self.params,
             "cosmology": self.cosmology,
+            "quantity": self.quantity,
+            "cube_v_max": self.cube_v_max,
         }
 
     def write(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -271,6 +300,8 @@ class AttributionMap:
         """
         with write_hdf5(path, self._meta(), overwrite) as f:
             f.create_dataset("values", data=self.values, compression="gzip", shuffle=True)
+            if self.cube_values is not None:
+                f.create_dataset("cube_values", data=self.cube_values, compression="gzip")
             grp = f.create_group("catalog")
             for name in self.catalog.colnames:
                 col = np.asarray(self.catalog[name])
@@ -289,6 +320,7 @@ class AttributionMap:
         """
         with read_hdf5(path, _FORMAT, "attribution-map") as (f, meta):
             values = np.asarray(f["values"])
+            cube = np.asarray(f["cube_values"]) if "cube_values" in f else None
             cat = Table({name: np.asarray(f["catalog"][name]) for name in f["catalog"]})
         order = [c for c in _CATALOG_COLUMNS if c in cat.colnames]
         cat = cat[order + [c for c in cat.colnames if c not in order]]
@@ -304,6 +336,9 @@ class AttributionMap:
             meta["absolute"],
             meta["params"],
             meta["cosmology"],
+            meta.get("quantity", ""),
+            cube,
+            meta.get("cube_v_max"),
         )
 
     # ------------------------------------------------------------- plotting

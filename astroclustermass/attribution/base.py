@@ -4,14 +4,15 @@ A method follows the estimators' habits: the constructor stores parameters
 only, ``get_params``/``set_params`` work, and ``attribute(estimator, sample)``
 returns an `AttributionMap` of the fitted estimator's predicted log10 M500c
 for every cluster of the sample. A subclass implements
-``_attribute(estimator, sample, batch_size, progress) -> (values, columns)``;
+``_attribute(estimator, sample, batch_size, progress) -> (values, columns, bands,
+wrt)`` (``values`` an array, or a dict with ``'map'`` and ``'cube'``);
 gradient methods derive from `GradientAttribution` and implement
-``_batch(model, leaf, ctx)`` only.
+``_explain(forward, raw, rows)`` only.
 
 Examples
 --------
 >>> sorted(Attribution.available())
-['analytic_proxy', 'integrated_gradients', 'saliency']
+['analytic_proxy', 'input_x_gradient', 'integrated_gradients', 'saliency', 'smoothgrad']
 """
 
 from __future__ import annotations
@@ -133,6 +134,9 @@ class Attribution(ParamsMixin, ABC):
         estimator._check_inputs(sample, "attribution")
         estimator._check_compatible(sample)
         values, columns, bands, wrt = self._attribute(estimator, sample, int(batch_size), progress)
+        cube = None
+        if isinstance(values, dict):
+            values, cube = values["map"], values.get("cube")
         cat = sample.catalog
         table = Table()
         table["id"] = np.asarray(cat["id"]) if "id" in cat.colnames else np.arange(len(cat))
@@ -150,16 +154,37 @@ class Attribution(ParamsMixin, ABC):
             method=self.name or type(self).__name__,
             estimator=getattr(estimator, "name", "") or type(estimator).__name__,
             wrt=wrt,
-            absolute=bool(getattr(self, "absolute", False)),
+            absolute=self._is_absolute(),
             params=_json_safe(self.get_params()),
             cosmology=cosmology_to_dict(sample.cosmology),
+            quantity=self._quantity(wrt),
+            cube_values=cube,
+            cube_v_max=None if cube is None else _cube_v_max(estimator, sample),
         )
+
+    def _is_absolute(self) -> bool:
+        return bool(getattr(self, "absolute", False))
+
+    def _quantity(self, wrt: str) -> str:
+        """What a map value is, for colour-bar labels (subclasses refine it)."""
+        text = "∂log10 M/∂n" if wrt == "counts" else "∂log10 M/∂x"
+        text = f"|{text}|" if self._is_absolute() else text
+        return text + (" [dex per count]" if wrt == "counts" else "")
 
     @abstractmethod
     def _attribute(
         self, estimator: Any, sample: Any, batch_size: int, progress: bool | None
     ) -> tuple[np.ndarray, dict[str, np.ndarray], Any, str]:
         """Return (values, extra catalogue columns, bands, wrt) (subclasses)."""
+
+
+def _cube_v_max(estimator: Any, sample: Any) -> float | None:
+    """Half-width (km/s) of the velocity axis of the cubes the estimator was trained on."""
+    value = (getattr(estimator, "transforms_", None) or {}).get("cube_v_max")
+    if value is None:
+        build = (getattr(sample, "meta", None) or {}).get("build", {})
+        value = build.get("v_max") if isinstance(build, dict) else None
+    return None if value is None else float(value)
 
 
 def _json_safe(params: dict) -> dict:
@@ -172,92 +197,153 @@ def _json_safe(params: dict) -> dict:
     return out
 
 
+class BatchForward:
+    """The prediction of one batch as a function of its differentiable inputs.
+
+    Built by `GradientAttribution` from the estimator's public torch forward
+    (``count_inputs``, ``forward_counts``; ``torch_inputs`` and
+    ``forward_inputs`` for ``wrt='input'``). ``raw`` holds the batch's raw
+    inputs as tensors — ``'map'`` the photon counts and, for the joint model,
+    ``'cube'`` the dynamical cubes — and ``leaves`` the same in the space the
+    attribution is taken in: the raw inputs (``wrt='counts'``) or the
+    network inputs (``wrt='input'``). Calling it on leaves gives the
+    predicted log10 M500c ``(B,)``.
+
+    Examples
+    --------
+    >>> BatchForward.__call__.__doc__.split(".")[0]
+    'Predicted log10 M500c (B,) of leaves shaped like `leaves`'
+    """
+
+    def __init__(self, estimator: Any, raw: dict[str, np.ndarray], wrt: str, device: Any) -> None:
+        import torch
+
+        self.estimator = estimator
+        self.wrt = wrt
+        self.redshift = np.asarray(raw["redshift"], dtype=float)
+        self.raw = {"map": torch.as_tensor(raw["counts"], dtype=torch.float64, device=device)}
+        if "cube" in raw:
+            self.raw["cube"] = torch.as_tensor(raw["cube"], dtype=torch.float64, device=device)
+        self._fixed: dict[str, Any] = {}
+        if wrt == "input":
+            with torch.no_grad():
+                self._fixed = estimator.torch_inputs(
+                    self.raw["map"], self.redshift, self.raw.get("cube")
+                )
+        self.leaves = self.to_leaves(self.raw)
+
+    def to_leaves(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Raw inputs (``'map'`` counts, ``'cube'``) mapped to the attribution's space."""
+        import torch
+
+        if self.wrt == "counts":
+            return dict(raw)
+        with torch.no_grad():
+            inputs = self.estimator.torch_inputs(raw["map"], self.redshift, raw.get("cube"))
+        out = {"map": inputs["image"].double()}
+        if "cube" in raw:
+            out["cube"] = inputs["cube"][:, 0].double()
+        return out
+
+    def __call__(self, leaves: dict[str, Any]) -> Any:
+        """Predicted log10 M500c (B,) of leaves shaped like `leaves`."""
+        est = self.estimator
+        if self.wrt == "counts":
+            return est.forward_counts(leaves["map"], self.redshift, leaves.get("cube"))
+        inputs = {**self._fixed, "image": leaves["map"]}
+        if "cube" in leaves:
+            inputs["cube"] = leaves["cube"].unsqueeze(1)
+        return est.forward_inputs(inputs)
+
+    def gradient(self, leaves: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """(∂f/∂leaf for every leaf, f); each cluster's output depends on its own inputs."""
+        import torch
+
+        xs = {k: v.detach().requires_grad_(True) for k, v in leaves.items()}
+        with torch.enable_grad():
+            f = self(xs)
+            grads = torch.autograd.grad(f.sum(), list(xs.values()))
+        return {k: g.double() for k, g in zip(xs, grads)}, f.detach()
+
+
 class GradientAttribution(Attribution):
     """Base of attributions computed by autograd through the estimator's network.
 
-    Handles the batching, the device (the estimator's), torch threads, and the
-    choice of ``wrt``: ``'counts'`` differentiates through the estimator's
-    fitted input transforms (Eq. 1 redshift normalisation, Eq. 2 log scaling,
-    standardisation; or the Krippendorf pipeline) back to the photon counts;
-    ``'input'`` differentiates with respect to the network's input. A
-    subclass implements ``_batch(model, leaf, ctx, wrt) -> (attr, f, delta)``.
+    Uses only the estimators' public torch forward (``count_inputs``,
+    ``forward_counts``, ``torch_inputs``, ``forward_inputs``,
+    ``torch_networks``), so that the attribution and ``predict`` cannot drift
+    apart. Handles the batching, the device (the estimator's), torch threads
+    and the choice of ``wrt``: ``'counts'`` differentiates through the
+    estimator's fitted input transforms (Eq. 1 redshift normalisation, Eq. 2
+    log scaling, standardisation; or the Krippendorf pipeline) back to the
+    photon counts; ``'input'`` differentiates with respect to the network's
+    input. For the joint model the dynamical cube is attributed as well
+    (`AttributionMap.cube_values`). A subclass implements
+    ``_explain(forward, raw, rows) -> (attributions per leaf, delta or None)``
+    with a `BatchForward` and the batch's raw inputs ``raw`` (``forward.raw``
+    or a perturbed copy; ``forward.to_leaves(raw)`` maps them to the space
+    of ``wrt``); ``rows`` are the clusters' rows in the sample (for
+    per-cluster random streams).
     """
 
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "wrt": [Options({"counts", "input"})],
     }
 
+    def _wrt(self) -> str:
+        return self.wrt
+
     def _attribute(
         self, estimator: Any, sample: Any, batch_size: int, progress: bool | None
-    ) -> tuple[np.ndarray, dict[str, np.ndarray], Any, str]:
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], Any, str]:
         import torch
 
         from .._utils import progress_bar, resolve_device
-        from ..estimators._cnn_base import sample_images
-        from ._forward import differentiable_model
+        from ..bands import get_bands
 
-        model = differentiable_model(estimator)
-        if self.wrt == "input" and not model.input_shared:
+        if not callable(getattr(estimator, "forward_counts", None)):
             raise InputError(
-                f"the members of this {type(estimator).__name__} have different input "
-                "transforms, so there is no single network input; use wrt='counts'"
+                f"{type(estimator).__name__} has no differentiable image network "
+                "(forward_counts), so gradient attributions are undefined for it; for the "
+                "power_law N_phot proxy use Attribution.from_name('analytic_proxy')"
             )
+        wrt = self._wrt()
         device = resolve_device(getattr(estimator, "device", "auto"))
         n = len(sample)
-        starts = list(range(0, n, batch_size))
-        values: np.ndarray | None = None
+        values: dict[str, np.ndarray] = {}
         f_all = np.empty(n)
         delta_all = np.full(n, np.nan)
         threads = torch.get_num_threads()
         if getattr(estimator, "num_threads", None):
             torch.set_num_threads(int(estimator.num_threads))
-        modes = [m.training for m in model.modules]
+        networks = estimator.torch_networks()
         try:
-            for module in model.modules:
-                module.to(device).eval()
+            for net in networks:
+                net.to(device).eval()
+            starts = range(0, n, batch_size)
             for start in progress_bar(starts, progress=progress, desc=self.name or "attribution"):
                 rows = np.arange(start, min(start + batch_size, n))
-                part = sample[rows]
-                ctx = model.context(part)
-                if self.wrt == "counts":
-                    raw = sample_images(part, model.bands)
-                    leaf = torch.as_tensor(raw, dtype=torch.float64, device=device)
-                else:
-                    leaf = torch.as_tensor(ctx["_input"], dtype=torch.float32, device=device)
-                attr, f, delta = self._batch(model, leaf, ctx)
-                if values is None:
-                    values = np.empty((n, *attr.shape[1:]), dtype=np.float32)
-                values[rows] = attr
-                f_all[rows] = f
+                forward = BatchForward(estimator, estimator.count_inputs(sample[rows]), wrt, device)
+                attrs, delta = self._explain(forward, forward.raw, rows)
+                with torch.no_grad():
+                    f_all[rows] = forward(forward.leaves).cpu().numpy()
+                for key, attr in attrs.items():
+                    if key not in values:
+                        values[key] = np.empty((n, *attr.shape[1:]), dtype=np.float32)
+                    values[key][rows] = attr.double().cpu().numpy()
                 if delta is not None:
-                    delta_all[rows] = delta
+                    delta_all[rows] = delta.cpu().numpy()
         finally:
             torch.set_num_threads(threads)
-            for module, mode in zip(model.modules, modes):
-                module.cpu().train(mode)
-        assert values is not None
+            for net in networks:
+                net.cpu().eval()
         columns = {"log10_m500c_pred": f_all}
         if np.isfinite(delta_all).any():
             columns["delta"] = delta_all
-        return values, columns, model.bands, self.wrt
-
-    @staticmethod
-    def _forward(model: Any, leaf: Any, ctx: dict, wrt: str) -> Any:
-        """log10 M500c of a batch from counts or from the network input."""
-        inputs = model.to_input(leaf, ctx) if wrt == "counts" else [leaf] * len(model.modules)
-        return model.from_input(inputs, ctx)
-
-    @staticmethod
-    def _gradient(model: Any, leaf: Any, ctx: dict, wrt: str) -> tuple[Any, Any]:
-        """(d f / d leaf, f) for a batch; each cluster's output depends on its own input only."""
-        import torch
-
-        x = leaf.detach().requires_grad_(True)
-        with torch.enable_grad():
-            f = GradientAttribution._forward(model, x, ctx, wrt)
-            (grad,) = torch.autograd.grad(f.sum(), x)
-        return grad, f.detach()
+        return values, columns, get_bands(estimator.bands), wrt
 
     @abstractmethod
-    def _batch(self, model: Any, leaf: Any, ctx: dict) -> tuple[np.ndarray, np.ndarray, Any]:
-        """Return (attributions, f(x), delta or None) for one batch (subclasses)."""
+    def _explain(
+        self, forward: BatchForward, raw: dict[str, Any], rows: np.ndarray
+    ) -> tuple[dict[str, Any], Any]:
+        """Return (attribution tensor per leaf, completeness gap (B,) or None) (subclasses)."""

@@ -27,10 +27,11 @@ class Saliency(GradientAttribution):
     rule to the counts), computed with torch autograd in batches on the
     estimator's device. Supported estimators: ``single_band_cnn``,
     ``multiband_cnn``, ``gap_cnn`` (with test-time augmentation when the
-    estimator uses it), ``joint_cnn`` (the image branch; the dynamical cube is
-    held fixed) and ``nll_ensemble`` (the gradient of the ensemble mean μ*,
-    Krippendorf et al. 2023 Eq. 2, through the Krippendorf pipeline when the
-    ensemble uses it). Scaling relations raise `InputError`; use
+    estimator uses it), ``joint_cnn`` (both inputs: the photon map, and the
+    dynamical cube per voxel in `AttributionMap.cube_values`) and
+    ``nll_ensemble`` (the gradient of the ensemble mean μ*, Krippendorf et
+    al. 2023 Eq. 2, through the Krippendorf pipeline when the ensemble uses
+    it). Scaling relations raise `InputError`; use
     ``analytic_proxy`` for the ``power_law`` photon-count proxy.
 
     Parameters
@@ -60,8 +61,9 @@ class Saliency(GradientAttribution):
         self.absolute = absolute
         self.wrt = wrt
 
-    def _batch(self, model: Any, leaf: Any, ctx: dict) -> tuple[np.ndarray, np.ndarray, Any]:
-        grad, f = self._gradient(model, leaf, ctx, self.wrt)
+    def _explain(self, forward: Any, raw: dict, rows: np.ndarray) -> tuple[dict, None]:
+        leaves = forward.to_leaves(raw)
+        grads, _ = forward.gradient(leaves)
         if self.absolute:
-            grad = grad.abs()
-        return grad.double().cpu().numpy(), f.cpu().numpy(), None
+            grads = {k: g.abs() for k, g in grads.items()}
+        return grads, None

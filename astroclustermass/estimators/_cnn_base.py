@@ -148,6 +148,10 @@ class ImageCNNEstimator(TorchMassEstimator):
     sigma_ : float
         Scatter (dex) of the validation residuals, returned as σ of every
         cluster by models without a per-cluster σ.
+    training_means_ : dict
+        Mean raw input of the training clusters: ``counts`` ``(n_band, npix,
+        npix)`` (and ``cube`` for the joint model); the ``'mean'`` baseline of
+        integrated gradients.
 
     Notes
     -----
@@ -280,6 +284,7 @@ class ImageCNNEstimator(TorchMassEstimator):
         z = np.asarray(sample.catalog["redshift"], dtype=float)
         if fit:
             self.transforms_ = {}
+            self.training_means_ = {"counts": raw.mean(axis=0, dtype=np.float64)}
         tr = self.transforms_
         if self.normalise_redshift:
             from ..images import RedshiftNormalizer
@@ -432,6 +437,93 @@ class ImageCNNEstimator(TorchMassEstimator):
             return out[:, 0], out[:, 1]
         return out[:, 0], np.full(len(out), self.sigma_)
 
+    # ------------------------------------------------------------ torch forward
+    def count_inputs(self, sample: Any) -> dict[str, np.ndarray]:
+        """The raw inputs of `forward_counts` for the clusters of ``sample``.
+
+        Returns
+        -------
+        dict
+            ``counts`` ``(N, n_band, npix, npix)`` float64 photon counts in the
+            estimator's bands, ``redshift`` ``(N,)`` and, for estimators on
+            dynamical cubes, ``cube`` ``(N, n, n, n)`` (``sample.cubes``).
+        """
+        out = {
+            "counts": sample_images(sample, self.bands).astype(np.float64),
+            "redshift": np.asarray(sample.catalog["redshift"], dtype=float),
+        }
+        if self.input_spec().get("cubes"):
+            out["cube"] = np.asarray(sample.cubes, dtype=np.float64)
+        return out
+
+    def torch_inputs(self, counts: Any, redshift: Any, cube: Any = None) -> dict[str, Any]:
+        """The network inputs, as torch tensors, of raw counts (and cubes) through the fitted
+        transforms: what ``predict`` computes in numpy, differentiable.
+
+        Parameters are those of `forward_counts`; the result goes to `forward_inputs`.
+        """
+        from ._forward import cube_input, image_inputs
+
+        check_is_fitted(self)
+        inputs = image_inputs(self, counts, redshift)
+        if self.input_spec().get("cubes"):
+            if cube is None:
+                raise InputError(f"{type(self).__name__} needs the dynamical cubes: pass cube=")
+            inputs["cube"] = cube_input(self, cube)
+        elif cube is not None:
+            raise InputError(f"{type(self).__name__} takes no dynamical cube")
+        return inputs
+
+    def forward_inputs(self, inputs: dict[str, Any]) -> Any:
+        """Predicted log10 M500c, a torch tensor ``(B,)``, from network inputs (`torch_inputs`),
+        with the test-time augmentation of ``tta``; the network moves to their device."""
+        from ._forward import network_mu
+
+        check_is_fitted(self)
+        return network_mu(self, inputs)
+
+    def forward_counts(self, counts: Any, redshift: Any, cube: Any = None) -> Any:
+        """Predicted log10 M500c as a torch function of the raw photon counts.
+
+        The fitted input transforms (Eq. 1 redshift normalisation, Eq. 2 log
+        scaling, standardisation; the dynamical-cube scaling of the joint
+        model), the network in evaluation mode and the test-time
+        augmentation, in torch: equal to ``predict(...)['log10_m500c']`` up
+        to float32 rounding, and differentiable with respect to ``counts``
+        (and ``cube``). Attribution methods are built on it.
+
+        Parameters
+        ----------
+        counts : torch.Tensor, shape (B, n_band, npix, npix)
+            Photon counts in the estimator's bands (float; any device).
+        redshift : array-like, shape (B,)
+            Cluster redshifts (held fixed).
+        cube : torch.Tensor, shape (B, n, n, n), optional
+            Dynamical cubes ``[v, x, y]`` (``joint_cnn`` only).
+
+        Returns
+        -------
+        torch.Tensor, shape (B,), float64
+
+        Examples
+        --------
+        >>> import torch
+        >>> from astroclustermass.testing import make_tiny_sample
+        >>> s = make_tiny_sample(n=16, npix=16)
+        >>> est = ImageCNNEstimator(max_epochs=1, device="cpu",
+        ...     network_params={"conv": (2, 2, 2, 2), "dense": (4, 4, 4)}).fit(s, progress=False)
+        >>> raw = est.count_inputs(s[:2])
+        >>> f = est.forward_counts(torch.as_tensor(raw["counts"]), raw["redshift"])
+        >>> bool(torch.allclose(f, torch.as_tensor(est.predict(s[:2])["log10_m500c"]), atol=1e-4))
+        True
+        """
+        return self.forward_inputs(self.torch_inputs(counts, redshift, cube))
+
+    def torch_networks(self) -> list:
+        """The fitted torch network(s) `forward_counts` runs (to move them between devices)."""
+        check_is_fitted(self)
+        return [self.network_]
+
     # ------------------------------------------------------------ persistence
     def _get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         state = {
@@ -447,6 +539,8 @@ class ImageCNNEstimator(TorchMassEstimator):
             if arr.dtype.kind == "f":
                 arr = arr.astype(np.float32)
             arrays[f"net.{key}"] = arr
+        for key, value in getattr(self, "training_means_", {}).items():
+            arrays[f"mean.{key}"] = np.asarray(value, dtype=np.float32)
         return state, arrays
 
     def _set_state(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -458,6 +552,11 @@ class ImageCNNEstimator(TorchMassEstimator):
         self.input_shapes_ = {k: tuple(int(s) for s in v) for k, v in state["input_shapes"].items()}
         self.history_ = TrainHistory.from_dict(state["history"])
         self.sigma_ = float(state["sigma"])
+        self.training_means_ = {
+            k[len("mean.") :]: np.asarray(v, dtype=np.float64)
+            for k, v in arrays.items()
+            if k.startswith("mean.")
+        }
         network = self._build_network(self.input_shapes_)
         weights = {
             k[len("net.") :]: torch.from_numpy(np.array(v))

@@ -247,6 +247,8 @@ class NLLEnsemble(TorchMassEstimator):
     validation_mean_sigma_ : float
         Mean predicted ``sigma_*`` (dex) on the validation split; close to
         ``validation_scatter_`` for a calibrated ensemble.
+    training_means_ : dict
+        ``counts``: the mean raw photon map of the training clusters.
 
     Examples
     --------
@@ -417,6 +419,9 @@ class NLLEnsemble(TorchMassEstimator):
                 "one; pass pipeline='krippendorf' or drop pipeline_params"
             )
         self.transforms_ = {}
+        self.training_means_ = {
+            "counts": sample_images(train, self.bands).mean(axis=0, dtype=np.float64)
+        }
         if self.resolved_pipeline == "krippendorf":
             self.transforms_["pipeline"] = self._pipeline(fitted=False).to_dict()
         view_tr = self._view(train)
@@ -437,6 +442,7 @@ class NLLEnsemble(TorchMassEstimator):
         finally:
             for member in members:
                 member.__dict__.pop("_shared_inputs", None)
+                member.__dict__.pop("training_means_", None)  # the ensemble's own, of raw counts
         self.members_ = members
         self.member_seeds_ = [int(m.seed) for m in members]
         self.transforms_.update(members[0].transforms_)
@@ -500,6 +506,89 @@ class NLLEnsemble(TorchMassEstimator):
         self._check_compatible(sample)
         return self._member_outputs(self._view(sample))
 
+    # ------------------------------------------------------------ torch forward
+    def count_inputs(self, sample: Any) -> dict[str, np.ndarray]:
+        """The raw inputs of `forward_counts`: ``counts`` (float64) and ``redshift``."""
+        return {
+            "counts": sample_images(sample, self.bands).astype(np.float64),
+            "redshift": np.asarray(sample.catalog["redshift"], dtype=float),
+        }
+
+    def _pipeline_torch(self, counts: Any) -> Any:
+        if self.resolved_pipeline == "krippendorf":
+            return self._pipeline().transform_torch(counts)
+        return counts
+
+    def torch_inputs(self, counts: Any, redshift: Any, cube: Any = None) -> dict[str, Any]:
+        """The members' network inputs from raw counts (torch), when they share them.
+
+        Raises
+        ------
+        InputError
+            When the members fitted different input transforms (there is then
+            no single network input: use `forward_counts`), or with a ``cube``.
+        """
+        check_is_fitted(self)
+        first = self.members_[0]
+        if any(m.transforms_ != first.transforms_ for m in self.members_[1:]):
+            raise InputError(
+                f"the members of this {type(self).__name__} have different input transforms, "
+                "so there is no single network input; differentiate forward_counts instead"
+            )
+        return first.torch_inputs(self._pipeline_torch(counts), redshift, cube)
+
+    def forward_inputs(self, inputs: dict[str, Any]) -> Any:
+        """The ensemble mean μ* (Krippendorf et al. 2023 Eq. 2) from shared network inputs."""
+        import torch
+
+        check_is_fitted(self)
+        return torch.stack([m.forward_inputs(inputs) for m in self.members_]).mean(0)
+
+    def forward_counts(self, counts: Any, redshift: Any, cube: Any = None) -> Any:
+        """Ensemble mean μ* as a torch function of the raw photon counts.
+
+        The Krippendorf pipeline (in torch), each member's fitted transforms
+        and network, and the mean over members (Eq. 2); equal to
+        ``predict(...)['log10_m500c']`` up to float32 rounding and
+        differentiable with respect to ``counts``.
+
+        Parameters
+        ----------
+        counts : torch.Tensor, shape (B, n_band, npix, npix)
+            Photon counts in the estimator's bands.
+        redshift : array-like, shape (B,)
+        cube : None
+            Not used (the ensemble has no dynamical input).
+
+        Returns
+        -------
+        torch.Tensor, shape (B,), float64
+
+        Examples
+        --------
+        >>> import torch
+        >>> from astroclustermass.testing import make_tiny_sample
+        >>> s = make_tiny_sample(n=16, npix=16, bands=("erosita_3",))
+        >>> est = NLLEnsemble(n_members=2, bands="erosita_3", max_epochs=1, device="cpu",
+        ...     network_params={"conv": (2, 2, 2), "dense": (4,)}).fit(s, progress=False)
+        >>> raw = est.count_inputs(s[:2])
+        >>> f = est.forward_counts(torch.as_tensor(raw["counts"]), raw["redshift"])
+        >>> bool(torch.allclose(f, torch.as_tensor(est.predict(s[:2])["log10_m500c"]), atol=1e-4))
+        True
+        """
+        import torch
+
+        check_is_fitted(self)
+        if cube is not None:
+            raise InputError(f"{type(self).__name__} takes no dynamical cube")
+        x = self._pipeline_torch(counts)
+        return torch.stack([m.forward_counts(x, redshift) for m in self.members_]).mean(0)
+
+    def torch_networks(self) -> list:
+        """The members' fitted torch networks."""
+        check_is_fitted(self)
+        return [m.network_ for m in self.members_]
+
     # ------------------------------------------------------------ persistence
     def _get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         state: dict[str, Any] = {
@@ -514,6 +603,8 @@ class NLLEnsemble(TorchMassEstimator):
             m_state, m_arrays = member._get_state()
             state["members"].append(m_state)
             arrays.update({f"member{i}.{k}": v for k, v in m_arrays.items()})
+        for key, value in getattr(self, "training_means_", {}).items():
+            arrays[f"mean.{key}"] = np.asarray(value, dtype=np.float32)
         return state, arrays
 
     def _set_state(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -524,6 +615,11 @@ class NLLEnsemble(TorchMassEstimator):
                 f"n_members={self.n_members}; the file is inconsistent"
             )
         self.transforms_ = dict(state["transforms"])
+        self.training_means_ = {
+            k[len("mean.") :]: np.asarray(v, dtype=np.float64)
+            for k, v in arrays.items()
+            if k.startswith("mean.")
+        }
         members = []
         for i, m_state in enumerate(state["members"]):
             member = self._make_member(i)

@@ -209,6 +209,7 @@ class JointCNN(ImageCNNEstimator):
         tr = self.transforms_
         x = cube_inputs(cubes, log_scale=self.log_scale)
         if fit:
+            self.training_means_["cube"] = _mean_cube(cubes)
             tr["cube_size"] = n
             tr["cube_v_max"] = v_max
             if self.standardise:
@@ -219,6 +220,15 @@ class JointCNN(ImageCNNEstimator):
             x /= np.float32(tr["cube_std"])
         inputs["cube"] = x
         return inputs
+
+
+def _mean_cube(cubes: Any) -> np.ndarray:
+    """Mean ``(n, n, n)`` of ``(N, n, n, n)`` cubes, summed in float64 chunks."""
+    step = max(1, _CHUNK_VOXELS // max(1, int(np.prod(cubes.shape[1:]))))
+    total = np.zeros(cubes.shape[1:], dtype=np.float64)
+    for start in range(0, len(cubes), step):
+        total += np.asarray(cubes[start : start + step]).sum(axis=0, dtype=np.float64)
+    return total / max(1, len(cubes))
 
 
 def _v_max(sample: Any) -> float | None:

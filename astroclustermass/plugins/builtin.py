@@ -61,10 +61,19 @@ BUILTIN_ATTRIBUTIONS: dict[str, tuple[str, str]] = {
         "vanilla-gradient saliency |d log10 M / d n| of image CNNs, per photon count "
         "(Ho et al. 2023 Eq. 10)",
     ),
+    "input_x_gradient": (
+        f"{_ATTR}.input_x_gradient:InputXGradient",
+        "input x gradient n d log10 M / d n, in dex per pixel (Shrikumar et al. 2016)",
+    ),
     "integrated_gradients": (
         f"{_ATTR}.integrated_gradients:IntegratedGradients",
-        "integrated gradients from an empty-sky baseline, with the completeness gap "
-        "(Sundararajan et al. 2017)",
+        "integrated gradients from an empty-sky, training-mean or blurred baseline, with the "
+        "completeness gap (Sundararajan et al. 2017)",
+    ),
+    "smoothgrad": (
+        f"{_ATTR}.smoothgrad:SmoothGrad",
+        "any gradient method averaged over Poisson resamplings of the photon counts "
+        "(Smilkov et al. 2017)",
     ),
     "analytic_proxy": (
         f"{_ATTR}.analytic:AnalyticProxySaliency",
