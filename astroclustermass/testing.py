@@ -497,7 +497,8 @@ def check_attribution(
     unknown names; ``attribute`` on an unfitted estimator raises
     `NotFittedError`; on a fitted one it returns an
     `~astroclustermass.attribution.AttributionMap` with one finite map per
-    cluster of the estimator's image shape, in the sample's order, with the
+    cluster of the estimator's image shape (and finite cube attributions for
+    an estimator on dynamical cubes), in the sample's order, with the
     prediction ``log10_m500c_pred`` equal to ``estimator.predict``; the maps
     do not depend on ``batch_size``; they survive ``write``/``read``; a
     sample without the estimator's bands raises `BandMismatchError`.
@@ -574,10 +575,21 @@ def check_attribution(
         scale = float(np.abs(amap.values).max()) or 1.0
         if not np.allclose(other.values, amap.values, rtol=1e-3, atol=1e-5 * scale):
             fail("the maps depend on batch_size")
+        if est.input_spec().get("cubes") and amap.cube_values is None:
+            fail("an estimator on dynamical cubes must get cube attributions (cube_values)")
+        if amap.cube_values is not None:
+            cv = amap.cube_values
+            if cv.shape != np.shape(sample.cubes) or not np.all(np.isfinite(cv)):
+                fail(f"cube attributions of shape {cv.shape} or not finite")
+            c_scale = float(np.abs(cv).max()) or 1.0
+            if not np.allclose(other.cube_values, cv, rtol=1e-3, atol=1e-5 * c_scale):
+                fail("the cube attributions depend on batch_size")
         with tempfile.TemporaryDirectory() as tmp:
             back = AttributionMap.read(amap.write(Path(tmp) / "maps.h5"))
         if not np.array_equal(back.values, amap.values) or back.method != amap.method:
             fail("write/read does not round trip")
+        if (back.cube_values is None) != (amap.cube_values is None):
+            fail("write/read loses the cube attributions")
         needed = est.input_spec()["bands"]
         if needed:
             wrong_bands = next(p for p in _PRESETS if all(get_bands(p) != b for b in needed))

@@ -25,7 +25,13 @@ from .input_x_gradient import InputXGradient
 from .integrated_gradients import BASELINES, IntegratedGradients
 from .saliency import Saliency
 from .smoothgrad import SmoothGrad
-from .summaries import band_summary, mask_saliency, plot_radial_profile, radial_profile
+from .summaries import (
+    band_summary,
+    mask_saliency,
+    phase_space_profile,
+    plot_radial_profile,
+    radial_profile,
+)
 from .training_dynamics import TrainingDynamics, channel_dynamics
 
 __all__ = [
@@ -43,6 +49,7 @@ __all__ = [
     "plot_radial_profile",
     "mask_saliency",
     "band_summary",
+    "phase_space_profile",
     "r500c_from_mass",
     "channel_dynamics",
     "TrainingDynamics",

@@ -1,4 +1,4 @@
-"""Summaries of attribution maps: radial profiles, ICM/AGN mask saliency, per band.
+"""Summaries of attribution maps: radial profiles, ICM/AGN mask saliency, per band, phase space.
 
 After Ho et al. (2023) Sec. 6: the radial distribution of saliency in units
 of R500c (Fig. 7), the saliency of ICM- and AGN-dominated pixels (Eq. 14) and
@@ -26,7 +26,13 @@ from astropy.table import Table
 from ..exceptions import IncompatibleSampleError, InputError
 from ._map import AttributionMap, save_png
 
-__all__ = ["radial_profile", "plot_radial_profile", "mask_saliency", "band_summary"]
+__all__ = [
+    "radial_profile",
+    "plot_radial_profile",
+    "mask_saliency",
+    "band_summary",
+    "phase_space_profile",
+]
 
 _Q = (16.0, 50.0, 84.0)
 
@@ -89,18 +95,32 @@ def radial_profile(
             "radial_profile needs a positive R500c for every cluster: give r500= or maps whose "
             "catalogue has 'r500c' or 'log10_m500c'"
         )
+    edges = _edges(bins, r_max)
+    values = amap.values if band is None else amap.values[:, [int(band)]]
+    radius = amap.pixel_radius()[None] / r500[:, None, None]  # (n, npix, npix)
+    radius = np.broadcast_to(radius[:, None], values.shape)
+    table = _binned(values, radius, edges, "r", "n_pixels")
+    table.meta.update(
+        {"method": amap.method, "estimator": amap.estimator, "wrt": amap.wrt, "unit": "R500c"}
+    )
+    return table
+
+
+def _edges(bins: Any, upper: float) -> np.ndarray:
     edges = (
-        np.linspace(0.0, float(r_max), int(bins) + 1)
+        np.linspace(0.0, float(upper), int(bins) + 1)
         if np.ndim(bins) == 0
         else np.asarray(bins, dtype=float)
     )
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise InputError(f"bins must be a positive int or increasing edges; got {bins!r}")
-    values = amap.values if band is None else amap.values[:, [int(band)]]
-    radius = amap.pixel_radius()[None] / r500[:, None, None]  # (n, npix, npix)
-    radius = np.broadcast_to(radius[:, None], values.shape).reshape(-1)
-    flat = values.reshape(-1).astype(np.float64)
-    which = np.searchsorted(edges, radius, side="right") - 1
+    return edges
+
+
+def _binned(values: np.ndarray, coord: np.ndarray, edges: np.ndarray, x: str, n: str) -> Table:
+    """Median, 16/84 % and mean of ``values`` pooled in bins of ``coord`` (same shape)."""
+    flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    which = np.searchsorted(edges, np.asarray(coord).reshape(-1), side="right") - 1
     rows = []
     for b in range(edges.size - 1):
         sel = flat[which == b]
@@ -109,11 +129,85 @@ def radial_profile(
         rows.append(
             (edges[b], edges[b + 1], 0.5 * (edges[b] + edges[b + 1]), sel.size, med, lo, hi, mean)
         )
-    names = ("r_lo", "r_hi", "r_mid", "n_pixels", "median", "p16", "p84", "mean")
-    table = Table(rows=rows, names=names)
-    table.meta.update(
-        {"method": amap.method, "estimator": amap.estimator, "wrt": amap.wrt, "unit": "R500c"}
-    )
+    names = (f"{x}_lo", f"{x}_hi", f"{x}_mid", n, "median", "p16", "p84", "mean")
+    return Table(rows=rows, names=names)
+
+
+def phase_space_profile(
+    amap: AttributionMap,
+    axis: str = "radius",
+    bins: int | Any = 20,
+    r_max: float = 3.0,
+    r500: Any = None,
+) -> Table:
+    """Attribution to the joint model's dynamical cube against radius or |v_los|.
+
+    The voxel values of `AttributionMap.cube_values` (``cube[v, x, y]`` on
+    the bin centres of ``linspace(-aperture, aperture, n + 1)`` and
+    ``linspace(-v_max, v_max, n_v + 1)``) of all clusters, pooled per bin
+    of the projected radius in units of R500c (``axis='radius'``, every
+    velocity) or of the line-of-sight speed ``|v_los|`` in km/s
+    (``axis='velocity'``, every sky position): median, 16/84 % and mean.
+
+    Parameters
+    ----------
+    amap : `AttributionMap`
+        Maps with ``cube_values`` (an attribution of ``joint_cnn``).
+    axis : {'radius', 'velocity'}
+        The phase-space coordinate.
+    bins : int or array-like
+        Number of equal bins over ``[0, r_max]`` (radius) or ``[0, v_max]``
+        (velocity), or the edges.
+    r_max : float
+        Outer radius in R500c (``axis='radius'`` with an int ``bins``).
+    r500 : array-like, optional
+        R500c (comoving h⁻¹ Mpc) per cluster; default `AttributionMap.r500c`.
+
+    Returns
+    -------
+    `~astropy.table.Table`
+        ``r_lo``, ``r_hi``, ``r_mid`` (R500c) or ``v_lo``, ``v_hi``, ``v_mid``
+        (km/s), ``n_voxels``, ``median``, ``p16``, ``p84``, ``mean``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.table import Table
+    >>> from astroclustermass.attribution import AttributionMap
+    >>> cube = np.zeros((1, 4, 4, 4)); cube[0, 0] = 1.0  # the most negative v_los plane
+    >>> amap = AttributionMap(np.zeros((1, 1, 8, 8)), "bolometric",
+    ...     Table({"id": [1], "redshift": [0.1], "r500c": [1.0]}), aperture=2.0,
+    ...     cube_values=cube, cube_v_max=2000.0)
+    >>> phase_space_profile(amap, "velocity", bins=2)["mean"].tolist()
+    [0.0, 0.5]
+    """
+    cube = amap.cube_values
+    if cube is None:
+        raise InputError(
+            "these maps have no cube attributions: attribute a joint_cnn with a gradient method"
+        )
+    n_v, n_c = cube.shape[1], cube.shape[-1]
+    if axis == "velocity":
+        if amap.cube_v_max is None:
+            raise InputError("the maps do not record the cubes' velocity range (cube_v_max)")
+        v_edges = np.linspace(-amap.cube_v_max, amap.cube_v_max, n_v + 1)
+        speed = np.abs(0.5 * (v_edges[1:] + v_edges[:-1]))
+        coord = np.broadcast_to(speed[None, :, None, None], cube.shape)
+        table = _binned(cube, coord, _edges(bins, amap.cube_v_max), "v", "n_voxels")
+        table.meta["unit"] = "km/s"
+    elif axis == "radius":
+        r500 = amap.r500c() if r500 is None else np.broadcast_to(np.asarray(r500, float), len(amap))
+        if not np.all(np.isfinite(r500) & (r500 > 0)):
+            raise InputError("phase_space_profile(axis='radius') needs R500c for every cluster")
+        edges = np.linspace(-amap.aperture, amap.aperture, n_c + 1)
+        c = 0.5 * (edges[1:] + edges[:-1])
+        radius = np.hypot(c[:, None], c[None, :])[None] / r500[:, None, None]
+        coord = np.broadcast_to(radius[:, None], cube.shape)
+        table = _binned(cube, coord, _edges(bins, r_max), "r", "n_voxels")
+        table.meta["unit"] = "R500c"
+    else:
+        raise InputError(f"axis must be 'radius' or 'velocity'; got {axis!r}")
+    table.meta.update({"method": amap.method, "estimator": amap.estimator, "wrt": amap.wrt})
     return table
 
 
