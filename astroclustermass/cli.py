@@ -6,7 +6,8 @@
     astroclustermass build mock/ --out sample.h5 --npix 64
     astroclustermass train multiband_cnn --sample sample.h5 --out model/ --param max_epochs=50
     astroclustermass predict model/ --sample sample.h5 --out predictions.ecsv
-    astroclustermass explain model/ sample.h5 --method saliency --out saliency/
+    astroclustermass explain model/ sample.h5 --out explain/ --indices 12 40
+    astroclustermass explain --section6 sample.h5 --out section6/ --param max_epochs=30
     astroclustermass dynamics multiband_cnn --sample sample.h5 --out dynamics/
     astroclustermass benchmark --preset quick
     astroclustermass plugins
@@ -351,13 +352,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from .estimators import MassEstimator
     from .sample import ClusterSample
 
-    estimator = MassEstimator.load(args.model)
-    sample = ClusterSample.read(args.sample)
+    if args.section6:
+        return _explain_section6(args)
+    if len(args.paths) != 2:
+        raise InputError("explain takes a model directory and a sample (or --section6 SAMPLE)")
+    estimator = MassEstimator.load(args.paths[0])
+    sample = ClusterSample.read(args.paths[1])
     if args.indices:
-        bad = [i for i in args.indices if not 0 <= i < len(sample)]
-        if bad:
-            raise InputError(f"--indices {bad} are outside the sample's 0..{len(sample) - 1}")
-        sample = sample[np.asarray(args.indices)]
+        sample = sample[_rows_of_ids(sample, args.indices)]
     out = _output_dir(args)
     method = Attribution.from_name(args.method, **_parse_params(args.param))
     amap = method.attribute(estimator, sample, batch_size=args.batch_size, progress=_progress(args))
@@ -373,9 +375,57 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     else:
         print("no R500c for some clusters (catalogue r500c or log10_m500c): no radial profile")
     for k in range(min(int(args.n_plots), len(amap))):
-        path = out / f"map_{amap.ids[k]}.png"
-        amap.plot(k, path=path)
-    print(f"wrote {min(int(args.n_plots), len(amap))} map PNGs to {out}")
+        amap.plot(k, path=out / f"map_{amap.ids[k]}.png", sky=args.sky)
+    print(f"wrote {min(int(args.n_plots), len(amap))} map PNGs (map_<cluster id>.png) to {out}")
+    return 0
+
+
+def _rows_of_ids(sample: Any, ids: list[int]) -> Any:
+    """Rows of the clusters with these catalogue ids, in the order given."""
+    import numpy as np
+
+    cat = sample.catalog
+    known = np.asarray(cat["id"]) if "id" in cat.colnames else np.arange(len(cat))
+    where = {int(i): k for k, i in enumerate(known)}
+    bad = [i for i in ids if int(i) not in where]
+    if bad:
+        raise InputError(
+            f"--indices {bad} are not cluster ids of the sample (its 'id' column, "
+            f"{int(known.min())}..{int(known.max())}); the map PNGs are named by the same ids"
+        )
+    return np.asarray([where[int(i)] for i in ids])
+
+
+def _explain_section6(args: argparse.Namespace) -> int:
+    from .attribution.section6 import section6
+    from .estimators import MassEstimator
+    from .sample import ClusterSample
+
+    if len(args.paths) != 1:
+        raise InputError("explain --section6 takes one sample (HDF5)")
+    sample = ClusterSample.read(args.paths[0])
+    estimators = None
+    models = {
+        "single-band CNN": args.single,
+        "multi-band CNN": args.multi,
+        "N_phot proxy": args.proxy,
+    }
+    if any(models.values()):
+        if not all(models.values()):
+            raise InputError("give all of --single, --multi and --proxy, or none (to train them)")
+        estimators = {label: MassEstimator.load(path) for label, path in models.items()}
+    out = _output_dir(args)
+    result = section6(
+        sample,
+        estimators,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+        cnn_params=_parse_params(args.param) or None,
+        progress=_progress(args),
+    )
+    for path in result.write(out, overwrite=True):
+        print(f"wrote {path}")
+    result.table.pprint(max_width=160, max_lines=-1)
     return 0
 
 
@@ -487,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from .attribution.base import DEFAULT_METHOD as DEFAULT_EXPLAIN_METHOD
 
     p = sub.add_parser("simulate", help="write a mock universe (event files + catalogues)")
     p.add_argument("--n-clusters", type=int, required=True, help="number of clusters")
@@ -608,12 +659,41 @@ def build_parser() -> argparse.ArgumentParser:
         "explain",
         help="attribution (saliency) maps of a saved model, with radial profile and PNGs",
     )
-    p.add_argument("model", help="model directory written by `train`")
-    p.add_argument("sample", help="sample (HDF5)")
-    p.add_argument("--method", default="saliency", help="attribution method (saliency)")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="MODEL SAMPLE: a model directory written by `train` and a sample (HDF5); "
+        "with --section6 only SAMPLE",
+    )
+    p.add_argument(
+        "--method",
+        default=DEFAULT_EXPLAIN_METHOD,
+        help=f"attribution method ({DEFAULT_EXPLAIN_METHOD}; see docs/attribution.rst)",
+    )
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--indices", type=int, nargs="+", help="rows of the sample to explain (all)")
-    _add_param_option(p, "parameter of the method, repeatable (e.g. absolute=false)")
+    p.add_argument(
+        "--indices",
+        type=int,
+        nargs="+",
+        help="cluster ids (the catalogue's 'id', as in the PNG names) to explain (all)",
+    )
+    p.add_argument("--sky", action="store_true", help="maps in sky orientation (east left)")
+    p.add_argument(
+        "--section6",
+        action="store_true",
+        help="Ho et al. (2023) Sec. 6 on SAMPLE: train (or --single/--multi/--proxy) the "
+        "single- and multi-band CNNs and the N_phot proxy, write table and figures",
+    )
+    p.add_argument("--single", help="--section6: a trained single-band CNN (model directory)")
+    p.add_argument("--multi", help="--section6: a trained multi-band CNN (model directory)")
+    p.add_argument("--proxy", help="--section6: a trained power_law N_phot proxy")
+    p.add_argument("--test-fraction", type=float, default=0.3, help="--section6: held out (0.3)")
+    p.add_argument("--seed", type=int, default=0, help="--section6: split and CNN seed (0)")
+    _add_param_option(
+        p,
+        "parameter of the method (with --section6: of the CNNs), repeatable (e.g. absolute=false)",
+    )
     p.add_argument("--batch-size", type=int, default=16, help="clusters per batch (16)")
     p.add_argument("--n-plots", type=int, default=4, help="per-cluster PNGs to write (4)")
     p.add_argument("--overwrite", action="store_true", help="replace files in --out")

@@ -442,9 +442,10 @@ def test_cli_explain(cnn, sample, tmp_path, capsys):
     cnn.save(tmp_path / "model")
     out = tmp_path / "explain"
     args = ["explain", str(tmp_path / "model"), str(tmp_path / "s.h5"), "--out", str(out)]
-    assert main([*args, "--indices", "0", "2", "--param", "absolute=false", "-q"]) == 0
+    ids = ["--indices", "3", "1", "--method", "saliency", "--param", "absolute=false", "-q"]
+    assert main([*args, *ids]) == 0
     amap = AttributionMap.read(out / "attribution.h5")
-    assert amap.ids.tolist() == [1, 3] and not amap.absolute
+    assert amap.ids.tolist() == [3, 1] and not amap.absolute  # cluster ids, as the PNG names
     assert (out / "radial_profile.ecsv").exists()
     for name in ("radial_profile.png", "map_1.png", "map_3.png"):
         assert (out / name).read_bytes()[:8] == PNG
@@ -452,3 +453,5 @@ def test_cli_explain(cnn, sample, tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err
     assert main([*args, "--overwrite", "--method", "nope"]) == 2
     assert "unknown attribution 'nope'" in capsys.readouterr().err
+    assert main([*args, "--overwrite", "--indices", "0"]) == 2
+    assert "not cluster ids" in capsys.readouterr().err

@@ -417,6 +417,27 @@ def test_plot_returns_axes_and_saves_png(tmp_path):
     plt.close("all")
 
 
+def test_plot_shows_one_count_pixels_and_the_sky_orientation():
+    import matplotlib.pyplot as plt
+
+    data = np.zeros((1, 4, 4), int)
+    data[0, 0, 0], data[0, 1, 1], data[0, 2, 2] = 1, 10, 100
+    img = BandImage(data, aperture=2.0)
+    for ax in (img.plot(), img.plot_bands().axes[0]):
+        im = ax.images[0]
+        rgba = im.cmap(im.norm(np.ma.masked_less_equal(np.array([0.0, 1.0]), 0)))
+        empty, one = rgba
+        assert not np.allclose(empty[:3], one[:3])  # one count is not the empty colour
+        assert im.norm.vmin == 0.5
+    ax = img.plot(sky=True)
+    assert ax.xaxis_inverted() and not ax.yaxis_inverted()
+    assert "east" in ax.get_xlabel() and "north" in ax.get_ylabel()
+    fig = img.plot_bands(sky=True)
+    assert fig.axes[0].xaxis_inverted() and "east" in fig.axes[0].get_xlabel()
+    assert not img.plot().xaxis_inverted()
+    plt.close("all")
+
+
 # ------------------------------------------------------------------ masks
 def test_source_masks_align_with_images():
     icm = np.array([[[3, 0], [1, 2]]])

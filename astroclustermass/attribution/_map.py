@@ -263,6 +263,25 @@ class AttributionMap:
             f"n={len(self)}, bands={self.bands.name!r}, npix={self.npix}, wrt={self.wrt!r})"
         )
 
+    def colorbar_label(self, log: bool = True) -> str:
+        """What `plot` shows: ``quantity``, in ``|...|`` when ``log`` takes absolute values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from astropy.table import Table
+        >>> amap = AttributionMap(np.ones((1, 1, 2, 2)), "bolometric",
+        ...     Table({"id": [1], "redshift": [0.1]}), aperture=1.0,
+        ...     quantity="n·∂log10 M/∂n [dex]")
+        >>> amap.colorbar_label()
+        '|n·∂log10 M/∂n [dex]|'
+        """
+        default = "∂log10 M/∂n [dex per count]" if self.wrt == "counts" else "∂log10 M/∂x"
+        what = self.quantity or default
+        if log and not self.absolute and not what.startswith("|"):
+            what = f"|{what}|"
+        return what
+
     # ------------------------------------------------------------------ I/O
     def _meta(self) -> dict:
         return {
@@ -350,8 +369,14 @@ class AttributionMap:
         ax: Any = None,
         log: bool = True,
         cmap: str = "viridis",
+        sky: bool = False,
     ):
         """Draw the map of cluster ``index`` (axes in h⁻¹ Mpc, dashed R500c circle).
+
+        The colour bar is labelled with what the map is (``quantity``: e.g.
+        the saliency per count, input × gradient in dex, integrated gradients
+        from their baseline), between bars when the log scale shows absolute
+        values of a signed map.
 
         Parameters
         ----------
@@ -367,6 +392,8 @@ class AttributionMap:
             Logarithmic colour scale (of the absolute values).
         cmap : str
             Colour map.
+        sky : bool
+            East to the left, north up (see `~astroclustermass.images.BandImage.plot`).
 
         Returns
         -------
@@ -404,12 +431,9 @@ class AttributionMap:
             fig = Figure(figsize=(5.2, 4.2), layout="constrained")
             ax = fig.add_subplot()
         fig = ax.figure
-        plot_image(image, ax=ax, band=band, log=log, cmap=cmap, colorbar=False)
+        plot_image(image, ax=ax, band=band, log=log, cmap=cmap, colorbar=False, sky=sky)
         mappable = ax.images[-1]
-        what = "|d log10 M / d n|" if (log or self.absolute) else "d log10 M / d n"
-        if self.wrt == "input":
-            what = what.replace("d n", "d x")
-        fig.colorbar(mappable, ax=ax, label=what)
+        fig.colorbar(mappable, ax=ax, label=self.colorbar_label(log))
         ax.set_title(f"{self.method or 'attribution'}: id {self.ids[k]}, " + ax.get_title())
         if path is not None:
             save_png(fig, path)

@@ -29,7 +29,10 @@ from ..estimators._params import Options, ParamsMixin
 from ..exceptions import InputError
 from ._map import AttributionMap
 
-__all__ = ["Attribution", "AttributionMap", "GradientAttribution"]
+__all__ = ["Attribution", "AttributionMap", "BatchForward", "GradientAttribution", "DEFAULT_METHOD"]
+
+#: The method ``astroclustermass explain`` uses unless told otherwise; why: docs/attribution.rst.
+DEFAULT_METHOD = "integrated_gradients"
 
 
 class Attribution(ParamsMixin, ABC):

@@ -322,6 +322,7 @@ class BandImage:
         log: bool = True,
         cmap: str = "magma",
         colorbar: bool = True,
+        sky: bool = False,
         **kwargs: Any,
     ):
         """Show one band (or the sum of all) in comoving h⁻¹ Mpc.
@@ -336,11 +337,17 @@ class BandImage:
             Radius of a circle drawn at the centre (a `regions.CirclePixelRegion`
             in data units); default the image's ``r500c``.
         log : bool
-            Logarithmic colour scale (empty pixels drawn in the lowest colour).
+            Logarithmic colour scale. Empty pixels are drawn in the lowest
+            colour; the scale starts at half the smallest positive value (0.5
+            for counts), so one-count pixels are visibly above it.
         cmap : str
             Colour map.
         colorbar : bool
             Add a colour bar.
+        sky : bool
+            Sky orientation: east to the left, north up (``x`` grows towards
+            east, so the x axis is reversed), with the axes labelled so;
+            default: ``x`` to the right as in the arrays.
         **kwargs
             Passed to `matplotlib.axes.Axes.imshow`.
 
@@ -356,11 +363,22 @@ class BandImage:
         >>> ax = BandImage(np.eye(8, dtype=int)[None] * 5, r500c=1.0).plot()
         >>> ax.get_xlabel()
         'x [$h^{-1}$ Mpc]'
+        >>> ax = BandImage(np.eye(8, dtype=int)[None] * 5).plot(sky=True)
+        >>> ax.get_xlabel(), bool(ax.xaxis_inverted())
+        ('x [$h^{-1}$ Mpc]  (east ←)', True)
         """
         from .plotting import plot_image
 
         return plot_image(
-            self, ax=ax, band=band, r500c=r500c, log=log, cmap=cmap, colorbar=colorbar, **kwargs
+            self,
+            ax=ax,
+            band=band,
+            r500c=r500c,
+            log=log,
+            cmap=cmap,
+            colorbar=colorbar,
+            sky=sky,
+            **kwargs,
         )
 
     def plot_bands(
@@ -369,9 +387,13 @@ class BandImage:
         log: bool = True,
         ncols: int | None = None,
         figsize: tuple[float, float] | None = None,
+        sky: bool = False,
         **kwargs: Any,
     ):
         """One panel per band, with a shared colour scale.
+
+        ``log`` and ``sky`` as in `plot` (one-count pixels above the lowest
+        colour; east to the left with ``sky=True``).
 
         Returns
         -------
@@ -388,7 +410,9 @@ class BandImage:
         """
         from .plotting import plot_bands
 
-        return plot_bands(self, r500c=r500c, log=log, ncols=ncols, figsize=figsize, **kwargs)
+        return plot_bands(
+            self, r500c=r500c, log=log, ncols=ncols, figsize=figsize, sky=sky, **kwargs
+        )
 
 
 def source_masks(icm_counts: Any, agn_counts: Any) -> tuple[np.ndarray, np.ndarray]:

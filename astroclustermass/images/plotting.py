@@ -28,13 +28,14 @@ def _norm(values: np.ndarray, log: bool, vmin: float | None = None, vmax: float 
 
     positive = values[values > 0]
     if log and positive.size:
-        lo = float(positive.min()) if vmin is None else vmin
+        # half the smallest value (0.5 for counts): one-count pixels above the lowest colour
+        lo = 0.5 * float(positive.min()) if vmin is None else vmin
         hi = float(values.max()) if vmax is None else vmax
         return LogNorm(vmin=lo, vmax=max(hi, lo * 1.0001))
     return Normalize(vmin=vmin, vmax=vmax)
 
 
-def _draw(ax, image, plane, norm, r500c, cmap, **kwargs):
+def _draw(ax, image, plane, norm, r500c, cmap, sky=False, **kwargs):
     import matplotlib.pyplot as plt
 
     cm = plt.get_cmap(cmap)
@@ -54,8 +55,13 @@ def _draw(ax, image, plane, norm, r500c, cmap, **kwargs):
         interpolation="nearest",
         **kwargs,
     )
-    ax.set_xlabel(_XLABEL)
-    ax.set_ylabel(_YLABEL)
+    if sky:  # x grows towards east: east to the left, as on the sky
+        ax.set_xlim(image.extent[1], image.extent[0])
+        ax.set_xlabel(_XLABEL + "  (east ←)")
+        ax.set_ylabel(_YLABEL + "  (north ↑)")
+    else:
+        ax.set_xlabel(_XLABEL)
+        ax.set_ylabel(_YLABEL)
     radius = image.r500c if r500c is None else float(r500c)
     if radius is not None:
         from regions import CirclePixelRegion, PixCoord
@@ -75,6 +81,7 @@ def plot_image(
     log: bool = True,
     cmap: str = "magma",
     colorbar: bool = True,
+    sky: bool = False,
     **kwargs: Any,
 ):
     """Draw one band (or the sum) of ``image``; see `BandImage.plot`."""
@@ -83,7 +90,7 @@ def plot_image(
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4.2))
     plane = _plane(image, band)
-    im = _draw(ax, image, plane, _norm(plane, log), r500c, cmap, **kwargs)
+    im = _draw(ax, image, plane, _norm(plane, log), r500c, cmap, sky, **kwargs)
     title = "all bands" if band is None else image.bands.labels[int(band)]
     if image.redshift is not None:
         title += f", z = {image.redshift:.3g}"
@@ -99,6 +106,7 @@ def plot_bands(
     log: bool = True,
     ncols: int | None = None,
     figsize: tuple[float, float] | None = None,
+    sky: bool = False,
     **kwargs: Any,
 ):
     """One panel per band with a shared colour scale; see `BandImage.plot_bands`."""
@@ -120,7 +128,7 @@ def plot_bands(
     )
     data = image.data
     positive = data[data > 0]
-    vmin = float(positive.min()) if (log and positive.size) else None
+    vmin = 0.5 * float(positive.min()) if (log and positive.size) else None
     vmax = float(data.max()) if data.size else None
     im = None
     for b, ax in enumerate(axes.flat):
@@ -128,7 +136,8 @@ def plot_bands(
             ax.set_visible(False)
             continue
         plane = data[b]
-        im = _draw(ax, image, plane, _norm(data, log, vmin, vmax), r500c, "magma", **kwargs)
+        norm = _norm(data, log, vmin, vmax)
+        im = _draw(ax, image, plane, norm, r500c, "magma", sky, **kwargs)
         ax.set_title(image.bands.labels[b])
     if im is not None:
         fig.colorbar(im, ax=axes.ravel().tolist(), label="counts", shrink=0.85)
