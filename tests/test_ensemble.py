@@ -155,7 +155,8 @@ def test_save_load_predict_identical(split, fitted, tmp_path):
     _, test = split
     path = fitted.save(tmp_path / "ensemble")
     names = set(load_file(str(path / "arrays.safetensors")))
-    assert {n.split(".")[0] for n in names} == {"member0", "member1", "member2"}
+    # per-member weights, plus the training mean maps (the attribution baseline)
+    assert {n.split(".")[0] for n in names} == {"member0", "member1", "member2", "mean"}
     assert any(n.startswith("member0.net.") for n in names)
     loaded = MassEstimator.load(path)
     assert isinstance(loaded, NLLEnsemble) and loaded.member_seeds_ == fitted.member_seeds_

@@ -79,7 +79,8 @@ class Section6:
 
     def write(self, out: str | os.PathLike, overwrite: bool = False) -> list[Path]:
         """Write ``section6.ecsv`` and the figures ``fig7_radial_saliency.png``,
-        ``fig7_cnn_to_proxy.png``, ``eq14_mask_saliency.png`` and ``fig9_band_saliency.png``."""
+        ``fig7_cnn_to_proxy.png``, ``eq14_mask_saliency.png`` and ``fig9_band_saliency.png``.
+        """
         from .._utils import atomic_write
 
         out = Path(out)

@@ -21,7 +21,7 @@ __all__ = ["SmoothGrad"]
 
 
 class SmoothGrad(GradientAttribution):
-    """Any gradient attribution averaged over Poisson resamplings of the photon counts.
+    r"""Any gradient attribution averaged over Poisson resamplings of the photon counts.
 
     Gradients of a ReLU network change abruptly from pixel to pixel and from
     one photon realisation to the next; SmoothGrad averages an attribution
@@ -30,8 +30,8 @@ class SmoothGrad(GradientAttribution):
 
     .. math::
 
-        \\tilde n_p = \\max\\bigl(0,\\; n_p + \\lambda\\,(P_p - n_p)\\bigr),
-        \\qquad P_p \\sim \\mathrm{Poisson}(n_p),
+        \tilde n_p = \max\bigl(0,\; n_p + \lambda\,(P_p - n_p)\bigr),
+        \qquad P_p \sim \mathrm{Poisson}(n_p),
 
     with ``λ = noise_level``: every pixel keeps its mean ``n_p`` and gets the
     variance ``λ² n_p`` (``λ = 1``: a fresh Poisson realisation of the same

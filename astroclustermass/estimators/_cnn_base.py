@@ -476,7 +476,8 @@ class ImageCNNEstimator(TorchMassEstimator):
 
     def forward_inputs(self, inputs: dict[str, Any]) -> Any:
         """Predicted log10 M500c, a torch tensor ``(B,)``, from network inputs (`torch_inputs`),
-        with the test-time augmentation of ``tta``; the network moves to their device."""
+        with the test-time augmentation of ``tta``; the network moves to their device.
+        """
         from ._forward import network_mu
 
         check_is_fitted(self)
