@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from astroclustermass import __version__
-from astroclustermass.cli import _parse_params, build_parser, main
+from astroclustermass.cli import build_parser, main
+from astroclustermass.cli._common import parse_params as _parse_params
 from astroclustermass.exceptions import AstroClusterMassError, InputError
 
 SUBCOMMANDS = [

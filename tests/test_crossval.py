@@ -232,7 +232,7 @@ def test_one_fold_parser_for_api_cli_and_benchmark(sample):
     import argparse
 
     from astroclustermass.benchmarks._stages import _resolve_folds
-    from astroclustermass.cli import _folds
+    from astroclustermass.cli._common import folds as _folds
     from astroclustermass.sample.folds import parse_fold_spec
 
     for text, expected in (("octant", "octant"), ("kfold", 10), ("4", 4)):

@@ -1,0 +1,73 @@
+"""``astroclustermass predict``: predict masses with a saved model."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import output_file, progress
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``predict`` command to the sub-parsers of the main parser."""
+    p = sub.add_parser("predict", help="predict masses with a saved model")
+    p.add_argument("model", help="model directory written by `train`")
+    p.add_argument("--sample", required=True, help="sample (HDF5)")
+    p.add_argument("--out", required=True, help="output ECSV table")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``astroclustermass predict`` with the parsed ``args``; returns the exit status."""
+    from .._utils import atomic_write
+    from ..estimators import MassEstimator
+    from ..sample import ClusterSample
+
+    out = output_file(args)
+    estimator = MassEstimator.load(args.model)
+    sample = ClusterSample.read(args.sample)
+    prediction = estimator.predict(sample, progress=progress(args))
+    with atomic_write(out) as tmp:
+        prediction.write(tmp, format="ascii.ecsv", overwrite=True)
+    print(f"wrote {len(prediction)} predictions to {out}")
+    _print_intervals(prediction)
+    if prediction.has_truth:
+        from ..evaluation.metrics import summarize
+
+        s = summarize(prediction)
+        print(
+            f"scatter {s['scatter_dex']:.4f} dex ({s['scatter_percent']:.2f}%), "
+            f"bias {s['bias_dex']:+.4f} dex"
+        )
+        for level in prediction.interval_levels:
+            from ..evaluation.calibration import interval_coverage
+
+            print(
+                f"coverage of the {level:.0%} intervals: {interval_coverage(prediction, level):.3f}"
+            )
+    return 0
+
+
+def _print_intervals(prediction) -> None:
+    """The interval columns written, their mean width, and the out-of-distribution count."""
+    import numpy as np
+
+    from ..estimators.prediction import interval_columns
+
+    levels = prediction.interval_levels
+    if levels:
+        cols = ", ".join("/".join(interval_columns(lv)) for lv in levels)
+        widths = ", ".join(
+            f"{lv:.0%}: {float(np.mean(np.subtract(*prediction.interval(lv)[::-1]))):.3f} dex"
+            for lv in levels
+        )
+        method = prediction.meta.get("interval_method", "")
+        print(f"intervals ({method}) in columns {cols}; mean widths {widths}")
+    if "out_of_distribution" in prediction.colnames:
+        flagged = int(np.sum(prediction["out_of_distribution"]))
+        print(
+            f"{flagged} of {len(prediction)} clusters out of the training distribution "
+            "(column out_of_distribution)"
+        )
