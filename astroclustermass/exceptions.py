@@ -37,6 +37,7 @@ __all__ = [
     "PluginWarning",
     "VersionMismatchWarning",
     "RecoveryWarning",
+    "ConvergenceWarning",
 ]
 
 
@@ -150,3 +151,7 @@ class VersionMismatchWarning(AstroClusterMassWarning):
 
 class RecoveryWarning(AstroClusterMassWarning):
     """A file or model was restored from the copy an interrupted save left behind."""
+
+
+class ConvergenceWarning(AstroClusterMassWarning):
+    """Training ran all its epochs without early stopping: it may not have converged."""

@@ -54,6 +54,17 @@ def test_report_files_exist(tiny_run):
         assert text in md
 
 
+def test_report_says_what_a_reader_must_know(tiny_run):
+    report = tiny_run.report.read_text()
+    # one epoch per fold never stops early: one line per estimator, with the count of folds
+    (alert,) = [a for a in tiny_run.alerts if "ConvergenceWarning" in a]
+    assert "single_band_cnn: 2 times" in alert and "multiband_cnn: 2 times" in alert
+    assert report.index("## Read this first") < report.index("## Table 3")
+    assert "in-sample" in report and "true R500c of the mock" in report
+    notes = report[report.index("## Notes") :] if "## Notes" in report else ""
+    assert len(notes.splitlines()) == len(set(notes.splitlines()))  # no repeated line
+
+
 def test_calibration_table_and_reliability_figures(tiny_run):
     out = tiny_run.out
     cal = Table.read(out / "calibration.ecsv", format="ascii.ecsv")
@@ -180,7 +191,16 @@ def test_user_data_without_ideal_columns(tiny_run, tmp_path):
     assert "ideal" not in sections and "realistic" in sections
     assert "n_gal" not in list(result.table["model"])  # no galaxies, no richness
     assert result.config["folds"] == 8  # no box positions: random folds
-    assert any("random folds" in line for line in result.report.read_text().splitlines())
+    report = result.report.read_text()
+    # said first, not buried in the notes
+    first = report.index("## Read this first")
+    assert first < report.index("## Table 3") and "8 random folds" in report[first:]
+    assert result.alerts and "octants" in result.alerts[0]
+    # not the paper's mock: no paper columns anywhere
+    assert not [c for c in result.table.colnames if c.startswith("paper")]
+    written = Table.read(tmp_path / "out" / "table3.ecsv", format="ascii.ecsv")
+    assert "paper_dex" not in written.colnames and "paper (dex)" not in report
+    assert "in-sample" in report and "the catalogue's r500c column" in report
 
 
 def test_bad_arguments(tmp_path):

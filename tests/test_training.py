@@ -1,6 +1,7 @@
 """Tests of the shared training loop (astroclustermass.estimators.training)."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from torch import nn
 
 from astroclustermass.estimators._augment import d4_apply, d4_batch, d4_inverse
 from astroclustermass.estimators.training import Trainer, TrainHistory, gaussian_nll
-from astroclustermass.exceptions import InputError
+from astroclustermass.exceptions import ConvergenceWarning, InputError
 
 
 class TinyNet(nn.Module):
@@ -140,6 +141,21 @@ def test_early_stopping_restores_best_weights():
     assert not all(
         torch.equal(v, snapshots[hist.epochs_run - 1][k]) for k, v in net.state_dict().items()
     )
+
+
+def test_running_out_of_epochs_warns_and_early_stopping_does_not():
+    with pytest.warns(ConvergenceWarning, match="max_epochs=4 epochs without early stopping"):
+        _, hist, _ = _fit(max_epochs=4)
+    assert hist.epochs_run == 4 and not hist.stopped_early
+    x, y = _data()
+    rng = np.random.default_rng(1)
+    trainer = Trainer(max_epochs=60, patience=2, lr=1e-2, device="cpu", progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        hist = trainer.fit(
+            TinyNet(), {"image": x[:128]}, y[:128], {"image": x[128:]}, rng.normal(size=32) * 3
+        )
+    assert hist.stopped_early
 
 
 def test_d4_is_a_group_of_eight_distinct_transforms():

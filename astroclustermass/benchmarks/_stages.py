@@ -305,8 +305,9 @@ def _resolve_folds(folds: Any, sample: Any, explicit: bool, notes: list[str]) ->
                     "folds=K (e.g. --folds 8) for random folds"
                 )
             notes.append(
-                "the catalogue has no box positions x, y, z: 8 random folds were used "
-                "instead of octants"
+                "8 random folds, not the paper's octants: the catalogue has no box positions "
+                "x, y, z, so clusters close on the sky can fall in training and test folds; "
+                "pass --folds to choose"
             )
             return 8
         return "octant"

@@ -33,7 +33,12 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
-from ..exceptions import AstroClusterMassWarning, FileFormatError, InputError
+from ..exceptions import (
+    AstroClusterMassWarning,
+    ConvergenceWarning,
+    FileFormatError,
+    InputError,
+)
 from ._stages import (
     _build,
     _cross_validate,
@@ -111,6 +116,10 @@ class BenchmarkResult:
         Seconds per stage.
     config : dict
         The resolved run configuration.
+    alerts : list of str
+        What the reader must know before reading the table (folds that fell
+        back from octants, training that ran out of epochs); at the top of
+        the report and printed by the command line.
     """
 
     out: Path
@@ -119,6 +128,7 @@ class BenchmarkResult:
     predictions: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    alerts: list[str] = field(default_factory=list)
 
 
 def format_table(table: Table) -> str:
@@ -145,7 +155,7 @@ def format_table(table: Table) -> str:
         "paper_dex",
         "paper_percent",
     ]
-    return to_markdown(_display(table[cols]))
+    return to_markdown(_display(table[[c for c in cols if c in table.colnames]]))
 
 
 # ------------------------------------------------------------------ main entry
@@ -272,6 +282,7 @@ def run_benchmark(
     out.mkdir(parents=True, exist_ok=True)
     log = _Log(progress, 3 + len(names) + (data is None))
     notes: list[str] = []
+    alerts: list[str] = []
     config: dict[str, Any] = {
         "preset": preset,
         "data": str(data) if data is not None else None,
@@ -326,7 +337,7 @@ def run_benchmark(
         cube_bytes = 0 if sample.cubes is None else int(np.prod(sample.cubes.shape[1:])) * 4
         if len(sample) * (npix * npix * 4 * 24 + cube_bytes) < 1.5e9:
             sample = sample.load()  # small enough: keep it in memory for the folds
-        folds = _resolve_folds(folds, sample, explicit_folds, notes)
+        folds = _resolve_folds(folds, sample, explicit_folds, alerts)
         config["folds"] = folds
 
         with log.stage("proxies", "scalar proxies: Eq. 7 scatter, combinations, power law CV"):
@@ -337,23 +348,21 @@ def run_benchmark(
                     "power_law", sample, folds, seed, progress, {"observable": "n_phot_500c"}
                 )
             }
+        first = seen = len(caught)
+        by_model: list[tuple[str | None, warnings.WarningMessage]] = []
         for name in names:
             label = _label(name, params[name])
             with log.stage(name, f"cross-validating {label} ({folds} folds)"):
                 predictions[label] = _cross_validate(
                     name, sample, folds, seed, progress, params[name]
                 )
+            by_model += [(label, w) for w in caught[seen:]]
+            seen = len(caught)
         with log.stage("report", f"writing the report to {out}"):
-            for w in caught:
-                if issubclass(w.category, AstroClusterMassWarning):
-                    text = f"{w.category.__name__}: {str(w.message)[:300]}"
-                    if text not in notes:
-                        notes.append(text)
-            figure_models = [
-                m
-                for m in (PROXY_MODEL, "single_band_cnn", "multiband_cnn", "joint_cnn")
-                if m in predictions
-            ]
+            alerts += _merge_warnings(by_model, only=ConvergenceWarning)
+            notes += _merge_warnings(
+                [(None, w) for w in caught[:first]] + by_model, exclude=ConvergenceWarning
+            )
             notes.insert(
                 0,
                 _preset_note(
@@ -366,14 +375,23 @@ def run_benchmark(
                 ),
             )
             report = _write(
-                out, predictions, proxy_table, correlation, config, log, notes, figure_models
+                out,
+                predictions,
+                proxy_table,
+                correlation,
+                config,
+                log,
+                notes,
+                alerts=alerts,
+                paper=data is None,
+                proxy_r500c=_r500c_source(sample, data is None),
             )
     for w in caught:  # pass on warnings that are not ours
         if not issubclass(w.category, AstroClusterMassWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     from ..evaluation.report import benchmark_table
 
-    table = benchmark_table(proxy_table, predictions)
+    table = benchmark_table(proxy_table, predictions, paper=data is None)
     return BenchmarkResult(
         out=out,
         report=report,
@@ -381,6 +399,7 @@ def run_benchmark(
         predictions=predictions,
         timings=dict(log.timings),
         config=config,
+        alerts=alerts,
     )
 
 
@@ -445,7 +464,7 @@ def _write(
     config: dict,
     log: _Log,
     notes: list[str],
-    figure_models: list[str],
+    **report: Any,
 ) -> Path:
     from ..evaluation.report import write_report
 
@@ -457,5 +476,54 @@ def _write(
         config=config,
         timings=dict(log.timings),
         notes=notes,
-        figure_models=figure_models,
+        **report,
     )
+
+
+def _r500c_source(sample: Any, mock: bool) -> str:
+    """Which R500c the Eq. 7 rows' R500c-scaled observables used, in words."""
+    source = sample.meta.get("build", {}).get("r500c_source")
+    if source:
+        return str(source)
+    if mock:
+        return "the true R500c of the mock's catalogue"
+    return "the catalogue's r500c column"
+
+
+def _merge_warnings(
+    caught: Sequence[tuple[str | None, warnings.WarningMessage]],
+    *,
+    only: type[Warning] | None = None,
+    exclude: type[Warning] | None = None,
+) -> list[str]:
+    """The package's warnings, one line per distinct message, naming who said it how often.
+
+    ``caught`` pairs each warning with the model whose stage issued it (or
+    None).
+
+    Examples
+    --------
+    >>> from astroclustermass.exceptions import ConvergenceWarning
+    >>> w = warnings.WarningMessage(ConvergenceWarning("ran out"), ConvergenceWarning, "f", 1)
+    >>> _merge_warnings([("cnn", w), ("cnn", w), ("gap", w)])
+    ['ConvergenceWarning: ran out (cnn: 2 times, gap: once)']
+    """
+    merged: dict[str, dict[str | None, int]] = {}
+    for label, w in caught:
+        if not issubclass(w.category, AstroClusterMassWarning):
+            continue
+        if (only and not issubclass(w.category, only)) or (
+            exclude and issubclass(w.category, exclude)
+        ):
+            continue
+        text = f"{w.category.__name__}: {' '.join(str(w.message).split())[:300]}"
+        who = merged.setdefault(text, {})
+        who[label] = who.get(label, 0) + 1
+    lines = []
+    for text, who in merged.items():
+        said = [
+            (f"{label}: " if label else "") + ("once" if n == 1 else f"{n} times")
+            for label, n in who.items()
+        ]
+        lines.append(text if said == ["once"] else f"{text} ({', '.join(said)})")
+    return lines

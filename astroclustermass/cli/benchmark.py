@@ -65,5 +65,7 @@ def run(args: argparse.Namespace) -> int:
         build_options=survey_build_options(args) or None,
     )
     print(format_table(result.table))
+    for alert in result.alerts:
+        print(f"attention: {alert}")
     print(f"\nreport: {result.report}  (total {sum(result.timings.values()):.0f} s)")
     return 0

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -35,7 +36,7 @@ import torch
 from torch import nn
 
 from .._utils import progress_bar, resolve_device
-from ..exceptions import InputError
+from ..exceptions import ConvergenceWarning, InputError
 from ._augment import N_D4, d4_apply, d4_batch, d4_random
 from ._checkpoint import clone_state, load_checkpoint, save_checkpoint
 from ._history import TrainHistory
@@ -431,6 +432,14 @@ class Trainer:
             bar.close()
         if self.restore_best and history.best_epoch >= 0:
             model.load_state_dict(best_state)
+        if has_val and not history.stopped_early and history.epochs_run >= self.max_epochs:
+            warnings.warn(
+                f"training ran all max_epochs={self.max_epochs} epochs without early stopping "
+                f"(the validation loss still improved within the last patience={self.patience} "
+                "epochs): the model may not have converged; raise max_epochs",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return history
 
     def _chunks(self, n: int, spatial_numel: int) -> list[slice]:
