@@ -518,7 +518,7 @@ def test_from_file_to_comoving_uses_header():
 
 @pytest.mark.parametrize("path", [SIXTE, ESASS, PHOX])
 def test_header_parser_agrees_with_astropy(path):
-    from astroclustermass.events.fits import parse_header, scan_fits
+    from astroclustermass.events._fits_scan import parse_header, scan_fits
 
     _, hdus = scan_fits(path)
     with fits.open(path) as hdul:
