@@ -305,9 +305,11 @@ def _fold_jobs(n_jobs: int, device: str) -> int:
 
     Examples
     --------
-    >>> _fold_jobs(4, "cpu"), _fold_jobs(4, "cuda")
+    >>> _fold_jobs(4, "cpu"), _fold_jobs(4, "cuda:0")
     (4, 1)
     """
+    if str(device) != "auto":
+        return int(n_jobs) if str(device).startswith("cpu") else 1
     from .._utils import resolve_device
 
     return 1 if resolve_device(device).type != "cpu" else int(n_jobs)
