@@ -59,7 +59,8 @@ def _dask_fold(template: Any, sample: Any, pairs: Sequence, keep: bool, k: int) 
     from ..estimators import clone
 
     train, test = pairs[k]
-    return _recorded(clone(template), sample[train], sample[test], keep)
+    with _one_torch_thread(not getattr(template, "parallel_folds", True)):
+        return _recorded(clone(template), sample[train], sample[test], keep)
 
 
 def _torch_worker_init() -> None:
