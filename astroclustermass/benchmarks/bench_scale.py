@@ -44,7 +44,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
 __all__ = ["main"]
 
 _CNNS = ("single_band_cnn", "multiband_cnn")
@@ -87,12 +86,15 @@ def _cnn_params(name: str, epochs: int, threads: int) -> dict[str, Any]:
 
 
 def _cv_seconds(sample: Any, epochs: int, n_jobs: int, threads: int) -> float:
+    """Seconds of every CNN stage, workers started once as in the benchmark (included)."""
     from ..evaluation import cross_validate
+    from ..evaluation._fold_runner import fold_workers
 
     t0 = time.perf_counter()
-    for name in _CNNS:
-        params = _cnn_params(name, epochs, threads)
-        cross_validate(name, sample, folds="octant", n_jobs=n_jobs, **params)
+    with fold_workers(n_jobs):
+        for name in _CNNS:
+            params = _cnn_params(name, epochs, threads)
+            cross_validate(name, sample, folds="octant", n_jobs=n_jobs, **params)
     return time.perf_counter() - t0
 
 

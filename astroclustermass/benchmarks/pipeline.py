@@ -34,6 +34,7 @@ import numpy as np
 from astropy.table import Table
 
 from .._utils._processes import resolve_n_jobs
+from ..evaluation._fold_runner import fold_workers
 from ..exceptions import (
     AstroClusterMassWarning,
     ConvergenceWarning,
@@ -356,14 +357,16 @@ def run_benchmark(
             }
         first = seen = len(caught)
         by_model: list[tuple[str | None, warnings.WarningMessage]] = []
-        for name in names:
-            label = _label(name, params[name])
-            with log.stage(name, f"cross-validating {label} ({folds} folds)"):
-                predictions[label] = _cross_validate(
-                    name, sample, folds, seed, progress, params[name], _fold_jobs(n_jobs, device)
-                )
-            by_model += [(label, w) for w in caught[seen:]]
-            seen = len(caught)
+        fold_jobs = _fold_jobs(n_jobs, device)
+        with fold_workers(fold_jobs if names else 1):  # spawned once for every CNN stage
+            for name in names:
+                label = _label(name, params[name])
+                with log.stage(name, f"cross-validating {label} ({folds} folds)"):
+                    predictions[label] = _cross_validate(
+                        name, sample, folds, seed, progress, params[name], fold_jobs
+                    )
+                by_model += [(label, w) for w in caught[seen:]]
+                seen = len(caught)
         with log.stage("report", f"writing the report to {out}"):
             alerts += _merge_warnings(by_model, only=ConvergenceWarning)
             notes += _merge_warnings(

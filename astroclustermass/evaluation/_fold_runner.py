@@ -139,22 +139,62 @@ def run_folds(
                 results[k] = result if keep else (result[0], None, *result[2:])
         return results
     workers = min(int(n_jobs), len(pairs))
+    if torch_folds and _SHARED:  # spawned workers kept alive by `fold_workers`
+        pool, size = _SHARED[-1]
+        return _run_local(pool, min(workers, size), pairs, task, keep, bar)
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=spawn_context() if torch_folds else process_context(),
         initializer=_torch_worker_init if torch_folds else None,
     )
+    with pool:
+        return _run_local(pool, workers, pairs, task, keep, bar)
+
+
+def _run_local(pool, workers: int, pairs, task, keep: bool, bar) -> list[FoldResult]:
+    results: list[Any] = [None] * len(pairs)
     queue = list(range(len(pairs)))
     running: dict[Any, int] = {}
-    with pool:
-        for _ in bar(range(len(pairs))):
-            while queue and len(running) < workers:  # at most `workers` folds in flight
-                k = queue.pop(0)
-                args = tuple(_in_memory(x) for x in task(k))
-                running[pool.submit(_recorded, *args, keep)] = k
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            fut = next(iter(done))
-            result, caught = fut.result()
-            _reissue(caught)
-            results[running.pop(fut)] = result
+    for _ in bar(range(len(pairs))):
+        while queue and len(running) < workers:  # at most `workers` folds in flight
+            k = queue.pop(0)
+            args = tuple(_in_memory(x) for x in task(k))
+            running[pool.submit(_recorded, *args, keep)] = k
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        fut = next(iter(done))
+        result, caught = fut.result()
+        _reissue(caught)
+        results[running.pop(fut)] = result
     return results
+
+
+#: the pool `fold_workers` keeps alive: [(executor, workers)]
+_SHARED: list[tuple[ProcessPoolExecutor, int]] = []
+
+
+@contextmanager
+def fold_workers(n_jobs: int) -> Iterator[None]:
+    """Keep ``n_jobs`` spawned torch fold workers alive across `cross_validate` calls.
+
+    Starting a spawned worker imports torch and the package afresh (seconds
+    each); a run that cross-validates several CNNs (the benchmark) starts
+    them once inside this context instead of once per call.
+
+    Examples
+    --------
+    >>> with fold_workers(1):  # one job: nothing to start
+    ...     pass
+    """
+    from .._utils._processes import resolve_n_jobs
+
+    n = resolve_n_jobs(n_jobs)
+    if n <= 1:
+        yield
+        return
+    pool = ProcessPoolExecutor(n, mp_context=spawn_context(), initializer=_torch_worker_init)
+    _SHARED.append((pool, n))
+    try:
+        yield
+    finally:
+        _SHARED.pop()
+        pool.shutdown(wait=True, cancel_futures=True)
