@@ -199,15 +199,50 @@ class TorchLikeSpy(SpyEstimator):
     parallel_folds: ClassVar[bool] = False
 
 
-def test_estimators_that_cannot_fork_run_folds_in_process(sample):
+def test_torch_estimators_run_folds_in_spawned_workers(sample):
+    """n_jobs=2 sends torch-like folds to spawned workers (no warning, nothing logged here)."""
     SPY_LOG.clear()
-    with pytest.warns(AstroClusterMassWarning, match="n_jobs=2 ignored"):
+    serial = run_cv(TorchLikeSpy(), sample, folds=3)
+    assert len(SPY_LOG) == 3
+    SPY_LOG.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AstroClusterMassWarning)
         pred = run_cv(TorchLikeSpy(), sample, folds=3, n_jobs=2)
-    # the spies logged in this process: the folds were not sent to workers
-    assert len(SPY_LOG) == 3 and len(pred) == len(sample)
+    assert SPY_LOG == [] and len(pred) == len(sample)  # the spies logged in the workers
+    np.testing.assert_array_equal(serial["log10_m500c"], pred["log10_m500c"])
     assert MassEstimator.from_name("single_band_cnn").parallel_folds is False
     assert MassEstimator.from_name("nll_ensemble").parallel_folds is False
     assert MassEstimator.from_name("power_law").parallel_folds is True
+
+
+def test_cnn_folds_on_two_workers_equal_one_worker():
+    """Same seed, same out-of-fold predictions with n_jobs=1 and 2 (spawned, 1 thread each)."""
+    s = make_tiny_sample(n=48, npix=16, seed=5)
+    params = {
+        "network_params": {"conv": (4, 4, 4, 4), "dense": (8,)},
+        "max_epochs": 2,
+        "batch_size": 16,
+        "device": "cpu",
+        "seed": 1,
+    }
+    one = run_cv("single_band_cnn", s, folds=2, **params)
+    two = run_cv("single_band_cnn", s, folds=2, n_jobs=2, **params)
+    np.testing.assert_array_equal(one["log10_m500c"], two["log10_m500c"])
+    np.testing.assert_array_equal(one["fold"], two["fold"])
+
+
+class WarningSpy(SpyEstimator):
+    """A spy that warns while fitting."""
+
+    def _fit(self, sample, validation) -> None:
+        warnings.warn(f"fold of {len(sample)} clusters", AstroClusterMassWarning, stacklevel=2)
+        super()._fit(sample, validation)
+
+
+def test_warnings_of_worker_folds_reach_the_caller(sample):
+    with pytest.warns(AstroClusterMassWarning, match="fold of") as caught:
+        cross_validate(WarningSpy(), sample, folds=3, n_jobs=2)
+    assert len([w for w in caught if "fold of" in str(w.message)]) == 3
 
 
 def test_bad_folds_are_rejected(sample):

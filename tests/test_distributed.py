@@ -111,3 +111,25 @@ def test_corrupt_event_file_reported_by_name_under_dask(client, mock6, tmp_path)
 def test_client_must_be_a_dask_client(mock6):
     with pytest.raises(InputError, match="dask.distributed.Client"):
         ClusterSample.build(mock6, client=object(), **_BUILD)
+
+
+def test_cross_validate_on_dask_equals_local(client):
+    """Folds as Dask tasks: the same out-of-fold predictions as in this process."""
+    from astroclustermass.evaluation import cross_validate
+    from astroclustermass.testing import make_tiny_sample
+
+    s = make_tiny_sample(n=48, npix=16, seed=5)
+    params = {
+        "network_params": {"conv": (4, 4, 4, 4), "dense": (8,)},
+        "max_epochs": 2,
+        "batch_size": 16,
+        "device": "cpu",
+        "seed": 1,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstroClusterMassWarning)
+        local = cross_validate("single_band_cnn", s, folds=2, **params)
+        dask = cross_validate("single_band_cnn", s, folds=2, client=client, **params)
+    np.testing.assert_array_equal(local["log10_m500c"], dask["log10_m500c"])
+    np.testing.assert_array_equal(local["fold"], dask["fold"])
+    assert len(dask.meta["folds"]) == 2

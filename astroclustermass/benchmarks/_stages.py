@@ -283,13 +283,36 @@ def _proxies(sample: Any) -> tuple[Table | None, Any, list[str]]:
 
 
 def _cross_validate(
-    name: str, sample: Any, folds: Any, seed: int, progress: bool | None, params: dict[str, Any]
+    name: str,
+    sample: Any,
+    folds: Any,
+    seed: int,
+    progress: bool | None,
+    params: dict[str, Any],
+    n_jobs: int = 1,
 ):
     from ..estimators import MassEstimator
     from ..evaluation.crossval import cross_validate
 
     estimator = MassEstimator.from_name(name, **params)  # params may hold the network seed
-    return cross_validate(estimator, sample, folds=folds, seed=seed, progress=progress)
+    return cross_validate(
+        estimator, sample, folds=folds, seed=seed, progress=progress, n_jobs=n_jobs
+    )
+
+
+def _fold_jobs(n_jobs: int, device: str) -> int:
+    """Fold workers of the CNN stages: every requested core on CPU, one process on a GPU.
+
+    Examples
+    --------
+    >>> _fold_jobs(4, "cpu"), _fold_jobs(4, "cuda:0")
+    (4, 1)
+    """
+    if str(device) != "auto":
+        return int(n_jobs) if str(device).startswith("cpu") else 1
+    from .._utils import resolve_device
+
+    return 1 if resolve_device(device).type != "cpu" else int(n_jobs)
 
 
 def _resolve_folds(folds: Any, sample: Any, explicit: bool, notes: list[str]) -> Any:

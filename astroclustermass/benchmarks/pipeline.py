@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
+from .._utils._processes import resolve_n_jobs
+from ..evaluation._fold_runner import fold_workers
 from ..exceptions import (
     AstroClusterMassWarning,
     ConvergenceWarning,
@@ -44,6 +46,7 @@ from ._stages import (
     _cross_validate,
     _data_fingerprint,
     _estimator_params,
+    _fold_jobs,
     _Log,
     _needs_cubes,
     _proxies,
@@ -171,7 +174,7 @@ def run_benchmark(
     preset: str = "quick",
     seed: int = 0,
     progress: bool | None = None,
-    n_jobs: int = 2,
+    n_jobs: int | None = -1,
     *,
     exposure: float | str | None = None,
     patience: int | None = None,
@@ -205,8 +208,11 @@ def run_benchmark(
         Seed of the simulation, the folds and the networks.
     progress : bool or None
         Progress bars and stage messages (None: only on a terminal).
-    n_jobs : int
-        Worker processes for simulating and building.
+    n_jobs : int or None
+        Worker processes for simulating, building and the CNN folds (-1 or
+        None: every core; each CNN fold trains on one core in a spawned
+        worker, see `~astroclustermass.evaluation.cross_validate`; on a GPU
+        the folds run one after another).
     exposure : float or str, optional
         Mock exposure in s or a preset name (default: preset).
     build_options : dict, optional
@@ -234,6 +240,7 @@ def run_benchmark(
     if data is not None and simulate is not None:
         raise InputError("give either data (your directory) or simulate (a number), not both")
     cfg = dict(PRESETS[preset])
+    n_jobs = resolve_n_jobs(n_jobs)
     n_clusters = int(simulate if simulate is not None else cfg["n_clusters"])
     if data is None and n_clusters < 8:
         raise InputError(f"simulate at least 8 clusters; got {n_clusters}")
@@ -350,14 +357,16 @@ def run_benchmark(
             }
         first = seen = len(caught)
         by_model: list[tuple[str | None, warnings.WarningMessage]] = []
-        for name in names:
-            label = _label(name, params[name])
-            with log.stage(name, f"cross-validating {label} ({folds} folds)"):
-                predictions[label] = _cross_validate(
-                    name, sample, folds, seed, progress, params[name]
-                )
-            by_model += [(label, w) for w in caught[seen:]]
-            seen = len(caught)
+        fold_jobs = _fold_jobs(n_jobs, device)
+        with fold_workers(fold_jobs if names else 1):  # spawned once for every CNN stage
+            for name in names:
+                label = _label(name, params[name])
+                with log.stage(name, f"cross-validating {label} ({folds} folds)"):
+                    predictions[label] = _cross_validate(
+                        name, sample, folds, seed, progress, params[name], fold_jobs
+                    )
+                by_model += [(label, w) for w in caught[seen:]]
+                seen = len(caught)
         with log.stage("report", f"writing the report to {out}"):
             alerts += _merge_warnings(by_model, only=ConvergenceWarning)
             notes += _merge_warnings(

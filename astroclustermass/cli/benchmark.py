@@ -38,7 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:n] (auto)")
     p.add_argument("--out", default="acm-benchmark", help="output directory (acm-benchmark)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--n-jobs", type=int, default=2, help="worker processes for simulate/build (2)")
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="worker processes for simulate, build and the CNN folds (-1: every core)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     add_survey_options(p)
     p.set_defaults(func=run)

@@ -1,4 +1,10 @@
-"""``astroclustermass train``: fit a registered estimator and save it."""
+"""``astroclustermass train``: fit a registered estimator and save it.
+
+Under ``torchrun --nproc-per-node N -m astroclustermass train ...`` every
+process joins the process group and the networks train data parallel
+(`astroclustermass.estimators.distributed`); process 0 alone writes the model
+and prints.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,20 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``astroclustermass train`` with the parsed ``args``; returns the exit status."""
+    from ..estimators.distributed import init_distributed
+
+    rank, size = init_distributed()  # (0, 1) unless run under torchrun
+    try:
+        return _train(args, main=rank == 0)
+    finally:
+        if size > 1:
+            import torch.distributed as dist
+
+            dist.barrier()  # nobody leaves before process 0 has saved
+            dist.destroy_process_group()
+
+
+def _train(args: argparse.Namespace, main: bool) -> int:
     from ..estimators import MassEstimator
     from ..estimators._persistence import check_model_path
     from ..sample import ClusterSample
@@ -40,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{out} exists and is not empty; pass --overwrite to replace the model")
     check_model_path(out, overwrite=True)  # refuses a directory holding foreign files
     sample = ClusterSample.read(args.sample)
-    estimator.fit(sample, progress=progress(args))
-    path = estimator.save(out)
-    print(f"trained {estimator!r} on {len(sample)} clusters; saved to {path}")
+    estimator.fit(sample, progress=progress(args) if main else False)
+    if main:
+        path = estimator.save(out)
+        print(f"trained {estimator!r} on {len(sample)} clusters; saved to {path}")
     return 0

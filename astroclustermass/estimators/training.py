@@ -42,6 +42,7 @@ from ._checkpoint import clone_state, load_checkpoint, save_checkpoint
 from ._history import TrainHistory
 from ._losses import LOSSES, decay_parameter_groups, gaussian_nll, loss_function
 from ._tensors import n_samples, spatial_numel, to_channels_last, to_tensors
+from .distributed import DataParallel
 
 #: Pixels (per channel) per micro-batch on CPU when ``micro_batch='auto'``: 10 images of
 #: 128², the fastest for the paper's network (`astroclustermass.benchmarks.bench_training`).
@@ -110,6 +111,12 @@ class Trainer:
         ``'auto'``: on CPU, micro-batches of 10 × 128² pixels per channel
         (10 images at 128², 1 cube at 64³); none on CUDA. `predict` uses the
         same size on CPU unless given ``batch_size``.
+    distributed : {'auto', True, False}
+        Data parallel with DistributedDataParallel in a ``torch.distributed``
+        process group of more than one process (``torchrun``; see
+        `astroclustermass.estimators.distributed`): the same weights as one
+        process with the same ``batch_size``. ``'auto'``: whenever such a
+        group exists.
 
     Examples
     --------
@@ -149,6 +156,7 @@ class Trainer:
         num_threads: int | None = None,
         micro_batch: int | str | None = "auto",
         restore_best: bool = True,
+        distributed: bool | str = "auto",
     ) -> None:
         if loss not in LOSSES:
             raise InputError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
@@ -169,6 +177,7 @@ class Trainer:
         self.num_threads = num_threads
         self.micro_batch = micro_batch
         self.restore_best = bool(restore_best)
+        self.distributed = distributed
         if self.batch_size < 1 or self.max_epochs < 1 or self.patience < 1:
             raise InputError(
                 "batch_size, patience and max_epochs must be >= 1 (max_epochs=0 would return "
@@ -295,6 +304,10 @@ class Trainer:
         callback,
     ) -> TrainHistory:
         torch.manual_seed(self.seed)
+        par = DataParallel.current(self.distributed)
+        if par is not None:
+            self.device = par.device(self.device)
+        main = par is None or par.main
         cl = self._use_channels_last()
         x_tr = to_tensors(train_inputs, self.device, cl)
         n_tr = n_samples(x_tr)
@@ -309,6 +322,7 @@ class Trainer:
             y_va = self._target_tensor(val_target, n_va, "val_target")
             w_va = self._weight_tensor(val_sample_weight, n_va, "val_sample_weight")
         model = self._prepare_model(model)
+        net = model if par is None else par.wrap(model, self.device)
         optimizer = self._make_optimizer(model)
         scaler = None
         if self._amp_dtype() == torch.float16:
@@ -351,7 +365,7 @@ class Trainer:
         bar = progress_bar(
             total=self.max_epochs,
             initial=start_epoch,
-            progress=self.progress,
+            progress=self.progress if main else False,
             desc=f"training ({self.device.type})",
             unit="epoch",
         )
@@ -364,35 +378,51 @@ class Trainer:
                 total, count = 0.0, 0
                 for start in range(0, n_tr, self.batch_size):
                     idx = perm[start : start + self.batch_size]
+                    n_step = len(idx)  # the global batch; a process takes its share
+                    d4 = d4_random(n_step, aug_gen) if self.augment else None
+                    if par is not None:
+                        idx, d4 = par.shard(idx), None if d4 is None else par.shard(d4)
                     batch = self._batch(x_tr, idx)
-                    if self.augment:
-                        batch = d4_batch(batch, d4_random(len(idx), aug_gen))
+                    if d4 is not None:
+                        batch = d4_batch(batch, d4)
                     tgt = y_tr[idx.to(y_tr.device)]
                     wgt = None if w_tr is None else w_tr[idx.to(w_tr.device)]
                     optimizer.zero_grad(set_to_none=True)
                     loss = 0.0
-                    for sl in self._chunks(len(idx), sample_numel):
+                    chunks = self._chunks(len(idx), sample_numel)
+                    for j, sl in enumerate(chunks):
                         sub = {k: v[sl] for k, v in batch.items()}
-                        with self._autocast():
-                            out = model(**sub)
-                        part = loss_fn(out.float(), tgt[sl], None if wgt is None else wgt[sl])
-                        part = part * (len(tgt[sl]) / len(idx))
-                        (part if scaler is None else scaler.scale(part)).backward()
+                        last = j == len(chunks) - 1
+                        with nullcontext() if par is None else par.no_sync(net, last):
+                            with self._autocast():
+                                out = net(**sub)
+                            if len(tgt[sl]):
+                                w_sl = None if wgt is None else wgt[sl]
+                                part = loss_fn(out.float(), tgt[sl], w_sl) * (len(tgt[sl]) / n_step)
+                            else:  # an empty share of a short last batch joins the all-reduce
+                                part = out.float().sum() * 0.0
+                            # DDP averages gradients over processes: scale to their sum
+                            grad = part if par is None else part * par.world_size
+                            (grad if scaler is None else scaler.scale(grad)).backward()
                         loss += float(part.detach())
                     if scaler is not None:
                         scaler.step(optimizer)
                         scaler.update()
                     else:
                         optimizer.step()
-                    total += loss * len(idx)
-                    count += len(idx)
+                    total += loss * n_step
+                    count += n_step
+                if par is not None:
+                    total = par.sum(total)
                 train_loss = total / count
                 if not math.isfinite(train_loss):
                     raise InputError(
                         f"the training loss became {train_loss} at epoch {epoch}; lower the "
                         "learning rate or check the inputs for extreme values"
                     )
-                val_loss = self._evaluate(model, x_va, y_va, w_va, loss_fn) if has_val else math.nan
+                val_loss = (
+                    self._evaluate(model, x_va, y_va, w_va, loss_fn, par) if has_val else math.nan
+                )
                 history.train_loss.append(train_loss)
                 history.val_loss.append(val_loss)
                 history.epochs_run = epoch + 1
@@ -410,7 +440,7 @@ class Trainer:
                 if epoch + 1 >= self.max_epochs:
                     finished = True
                 history.epoch_time.append(time.perf_counter() - t0)
-                if self.checkpoint_path is not None:
+                if self.checkpoint_path is not None and main:
                     save_checkpoint(
                         self.checkpoint_path,
                         epoch=epoch + 1,
@@ -424,7 +454,7 @@ class Trainer:
                     )
                 bar.update(1)
                 bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}")
-                if callback is not None:
+                if callback is not None and main:
                     callback(epoch, history)
                 if finished:
                     break
@@ -432,7 +462,7 @@ class Trainer:
             bar.close()
         if self.restore_best and history.best_epoch >= 0:
             model.load_state_dict(best_state)
-        if has_val and not history.stopped_early and history.epochs_run >= self.max_epochs:
+        if main and has_val and not history.stopped_early and history.epochs_run >= self.max_epochs:
             warnings.warn(
                 f"training ran all max_epochs={self.max_epochs} epochs without early stopping "
                 f"(the validation loss still improved within the last patience={self.patience} "
@@ -489,11 +519,12 @@ class Trainer:
         return t.to(self.device) if self.device.type != "cpu" else t
 
     @torch.inference_mode()
-    def _evaluate(self, model, x, y, w, loss_fn) -> float:
+    def _evaluate(self, model, x, y, w, loss_fn, par=None) -> float:
         model.eval()
         n = len(y)
         total = 0.0
-        for start in range(0, n, self.batch_size):
+        starts = range(0, n, self.batch_size)
+        for start in starts if par is None else par.shard(starts):
             idx = torch.arange(start, min(start + self.batch_size, n))
             batch = self._batch(x, idx)
             with self._autocast():
@@ -501,7 +532,7 @@ class Trainer:
             tgt = y[idx.to(y.device)]
             wgt = None if w is None else w[idx.to(w.device)]
             total += float(loss_fn(out.float(), tgt, wgt)) * len(idx)
-        return total / n
+        return (total if par is None else par.sum(total)) / n
 
     # ------------------------------------------------------------ prediction
     def predict(

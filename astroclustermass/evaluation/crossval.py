@@ -10,18 +10,17 @@ code validated its joint model on the test fold; see REFERENCE.md §7).
 
 from __future__ import annotations
 
-import time
-import warnings
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 import numpy as np
 from astropy.table import vstack
 
 from .._utils import progress_bar
+from .._utils._processes import resolve_n_jobs
 from ..estimators import MassEstimator, MassPrediction, clone
-from ..exceptions import AstroClusterMassWarning, InputError
+from ..exceptions import InputError
 from ..sample.folds import parse_fold_spec
+from ._fold_runner import run_folds
 
 __all__ = ["cross_validate", "resolve_folds"]
 
@@ -99,34 +98,11 @@ def resolve_folds(
     return out
 
 
-def _in_memory(obj: Any) -> Any:
-    """Read lazily loaded (HDF5-backed) samples into memory before sending them to a worker."""
-    if getattr(obj, "is_lazy", False):
-        return obj.load()
-    return obj
-
-
-def _keep(result: tuple, keep_estimator: bool) -> tuple:
-    """Drop a fold's fitted estimator (and what it holds) unless the caller wants it."""
-    return result if keep_estimator else (result[0], None, *result[2:])
-
-
 def _describe_folds(folds: Any) -> str:
     spec = parse_fold_spec(folds)
     if isinstance(spec, int):
         return f"kfold({spec})"
     return spec if isinstance(spec, str) else "custom"
-
-
-def _run_fold(
-    estimator: MassEstimator, train: Any, test: Any
-) -> tuple[MassPrediction, MassEstimator, float, float, int]:
-    t0 = time.perf_counter()
-    estimator.fit(train, progress=False)
-    t1 = time.perf_counter()
-    prediction = estimator.predict(test, progress=False)
-    n_val = int(estimator.training_info_.get("n_validation", 0))
-    return prediction, estimator, t1 - t0, time.perf_counter() - t1, n_val
 
 
 def cross_validate(
@@ -137,6 +113,8 @@ def cross_validate(
     seed: int | None = 0,
     progress: bool | None = None,
     return_estimators: bool = False,
+    *,
+    client: Any = None,
     **params: Any,
 ) -> MassPrediction:
     """Out-of-fold mass predictions for every cluster of ``sample``.
@@ -152,13 +130,18 @@ def cross_validate(
         See `resolve_folds`. Default: the 8 octants of the simulation box, as
         in the paper.
     n_jobs : int
-        Folds run in this many processes (`concurrent.futures.ProcessPoolExecutor`).
-        Worth it for cheap estimators on small samples (each worker receives
-        its fold's sub-samples). Estimators with ``parallel_folds = False``
-        (the CNNs and ensembles: torch already uses every CPU core, its thread
-        pools do not survive a fork, and on a GPU the folds would compete for
-        one device) run their folds one after another, with an
-        `~astroclustermass.exceptions.AstroClusterMassWarning`.
+        Folds run in this many local processes at once (-1: one per core);
+        each worker receives its fold's sub-samples. Estimators with
+        ``parallel_folds = False`` (the CNNs and ensembles, which train with
+        torch) run in *spawned* workers (never forked: torch's thread pools
+        do not survive a fork), and every fold of theirs trains on one torch
+        thread (unless the estimator sets ``num_threads``) whatever the
+        engine, so that the predictions do not depend on ``n_jobs`` and
+        ``n_jobs`` folds train at once on ``n_jobs`` cores — on 2 CPU cores
+        faster than one fold at a time on both (docs/scale.rst). Scripts
+        that pass ``n_jobs > 1`` with a CNN must call this under
+        ``if __name__ == "__main__":`` (spawned workers import the main
+        module). On a single GPU keep ``n_jobs=1``.
     seed : int or None
         Seeds the k-fold assignment. Estimators that stop early split their
         validation set off each fold's training clusters themselves, with
@@ -169,6 +152,11 @@ def cross_validate(
         Keep the fitted estimator of each fold as the attribute
         ``fold_estimators`` of the returned table (not written to files or
         kept by copies).
+    client : dask.distributed.Client, optional
+        Run each fold as a task on this Dask cluster (one fold per worker
+        thread; ``pip install 'astroclustermass[distributed]'``); ``n_jobs``
+        is then ignored. The sample is read into memory and scattered to
+        the workers once.
     **params
         Hyper-parameters when ``estimator_or_name`` is a name.
 
@@ -207,8 +195,7 @@ def cross_validate(
         raise InputError(
             f"expected a MassEstimator or a registered name; got {type(estimator_or_name).__name__}"
         )
-    if not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
-        raise InputError(f"n_jobs must be a positive int; got {n_jobs!r}")
+    n_jobs = resolve_n_jobs(n_jobs)
     pairs = [(np.sort(train), np.sort(test)) for train, test in resolve_folds(sample, folds, seed)]
 
     # the sub-samples of a fold are made just before it runs, so that memory
@@ -217,31 +204,19 @@ def cross_validate(
         train, test = pairs[k]
         return clone(template), sample[train], sample[test]
 
-    if n_jobs > 1 and not getattr(template, "parallel_folds", True):
-        warnings.warn(
-            f"{template.name or type(template).__name__} trains with torch, which uses every "
-            "CPU core already and cannot be forked safely; its folds run one after another "
-            f"(n_jobs={n_jobs} ignored)",
-            AstroClusterMassWarning,
-            stacklevel=2,
-        )
-        n_jobs = 1
-    results: list[Any] = [None] * len(pairs)
-    if n_jobs == 1 or len(pairs) == 1:
-        for k in progress_bar(range(len(pairs)), progress=progress, desc="cross-validation"):
-            results[k] = _keep(_run_fold(*task(k)), return_estimators)
-    else:
-        workers = min(int(n_jobs), len(pairs))
-        queue = list(range(len(pairs)))
-        running: dict[Any, int] = {}
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for _ in progress_bar(range(len(pairs)), progress=progress, desc="cross-validation"):
-                while queue and len(running) < workers:  # at most `workers` folds in flight
-                    k = queue.pop(0)
-                    running[pool.submit(_run_fold, *(_in_memory(x) for x in task(k)))] = k
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                fut = next(iter(done))
-                results[running.pop(fut)] = _keep(fut.result(), return_estimators)
+    def bar(it: Any) -> Any:
+        return progress_bar(it, progress=progress, desc="cross-validation")
+
+    results = run_folds(
+        template,
+        sample,
+        pairs,
+        task,
+        n_jobs=n_jobs,
+        client=client,
+        keep=return_estimators,
+        bar=bar,
+    )
 
     parts = []
     fold_info = []
