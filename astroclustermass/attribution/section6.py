@@ -69,6 +69,9 @@ class Section6:
         `band_summary` of the multi-band CNN (Fig. 9).
     maps : dict of label → `AttributionMap`
         The maps of the test clusters.
+    estimators : dict of label → `~astroclustermass.estimators.MassEstimator`
+        The fitted models (save them to reuse them with the same ``seed``
+        and ``test_fraction``: the same clusters are held out).
     """
 
     table: Table
@@ -76,6 +79,7 @@ class Section6:
     ratio_profiles: dict
     bands: Table
     maps: dict = field(repr=False)
+    estimators: dict = field(default_factory=dict, repr=False)
 
     def write(self, out: str | os.PathLike, overwrite: bool = False) -> list[Path]:
         """Write ``section6.ecsv`` and the figures ``fig7_radial_saliency.png``,
@@ -329,4 +333,4 @@ def section6(
         names=("quantity", "median", "p16", "p84", "paper_median", "paper_p16", "paper_p84"),
     )
     table.meta.update({"n_train": len(train), "n_test": len(test), "wrt": wrt, "seed": seed})
-    return Section6(table, profiles, ratio_profiles, bands, maps)
+    return Section6(table, profiles, ratio_profiles, bands, maps, dict(estimators))
