@@ -89,6 +89,15 @@ def test_training_means_are_saved_and_loaded(cnn, sample, tmp_path):
     )
 
 
+def test_a_loaded_model_is_explained_after_it_predicted(cnn, sample, tmp_path):
+    # predict runs in inference mode; the loaded weights must stay usable by autograd
+    back = MassEstimator.load(cnn.save(tmp_path / "m"))
+    back.predict(sample[:2], progress=False)
+    amap = Attribution.from_name("saliency").attribute(back, sample[:4], progress=False)
+    want = Attribution.from_name("saliency").attribute(cnn, sample[:4], progress=False)
+    np.testing.assert_allclose(amap.values, want.values, rtol=1e-5, atol=1e-9)
+
+
 # ------------------------------------------------------------------ input x gradient
 class _Linear(torch.nn.Module):
     def __init__(self, weights: torch.Tensor) -> None:
@@ -325,6 +334,8 @@ def _section6_sample(n: int = 40, npix: int = 64) -> ClusterSample:
 
 
 def test_section6_measures_what_it_says_and_writes_table_and_figures(tmp_path):
+    from astropy.table import Table
+
     from astroclustermass.attribution.section6 import PAPER, section6
     from astroclustermass.cli import main
 
@@ -360,5 +371,21 @@ def test_section6_measures_what_it_says_and_writes_table_and_figures(tmp_path):
     s.write(tmp_path / "s.h5")
     argv = ["explain", "--section6", str(tmp_path / "s.h5"), "--out", str(tmp_path / "cli"), "-q"]
     params = ["--param", "max_epochs=1", "--param", "device='cpu'", "--param", "num_threads=1"]
-    assert main([*argv, *params]) == 0
+    assert main([*argv, *params, "--save-models"]) == 0
     assert (tmp_path / "cli" / "section6.ecsv").exists()
+    # the saved models, given back with the same seed, explain the same held-out clusters
+    models = tmp_path / "cli" / "models"
+    assert sorted(p.name for p in models.iterdir()) == [
+        "multiband_cnn",
+        "power_law",
+        "single_band_cnn",
+    ]
+    reuse = [
+        *("--single", str(models / "single_band_cnn"), "--multi", str(models / "multiband_cnn")),
+        *("--proxy", str(models / "power_law")),
+    ]
+    argv[4] = str(tmp_path / "again")
+    assert main([*argv, *reuse]) == 0
+    first = Table.read(tmp_path / "cli" / "section6.ecsv")
+    again = Table.read(tmp_path / "again" / "section6.ecsv")
+    np.testing.assert_allclose(again["median"], first["median"], rtol=1e-5, equal_nan=True)
