@@ -350,14 +350,30 @@ def test_section6_measures_what_it_says_and_writes_table_and_figures(tmp_path):
             rows[f"agn_icm_ratio {model}"]["median"], 10 ** (agn["median"] - icm["median"])
         )
         assert icm["p16"] <= icm["median"] <= icm["p84"]
-    # the core ratio is the pixel-by-pixel CNN / proxy ratio in 0.035-0.105 R500c
-    cnn, proxy = res.maps["single-band CNN"], res.maps["N_phot proxy"]
+    # the core ratio is the pixel-by-pixel per-count CNN / proxy ratio in 0.035-0.105 R500c
+    cnn, proxy = res.per_count["single-band CNN"], res.per_count["N_phot proxy"]
+    assert cnn.wrt == proxy.wrt == "counts" and not cnn.absolute
+    assert np.array_equal(cnn.ids, res.maps["single-band CNN"].ids)
     r = cnn.pixel_radius()[None] / cnn.r500c()[:, None, None]
     sel = (r >= 0.035) & (r < 0.105)
     assert sel.sum() >= 12
     ratio = np.abs(cnn.values[:, 0])[sel] / np.abs(proxy.values[:, 0])[sel]
     assert np.isclose(
         rows["cnn_to_proxy at 0.07 R500c single-band CNN"]["median"], np.median(ratio)
+    )
+    # multi-band: the derivative for one more photon of the pixel's spectrum
+    multi = res.per_count["multi-band CNN"]
+    n = s[np.isin(s.catalog["id"], multi.ids)].images("erosita_3").astype(float)
+    rm = multi.pixel_radius()[None] / multi.r500c()[:, None, None]
+    inner = (rm >= 0.035) & (rm < 0.105)
+    share = n / np.maximum(n.sum(axis=1, keepdims=True), 1)
+    lonely = n.sum(axis=1, keepdims=True) == 0
+    spectrum = n.sum(axis=(2, 3), keepdims=True) / n.sum(axis=(1, 2, 3))[:, None, None, None]
+    share = np.where(lonely, spectrum, share)
+    per_photon = np.abs((share * multi.values).sum(axis=1))
+    assert np.isclose(
+        rows["cnn_to_proxy at 0.07 R500c multi-band CNN"]["median"],
+        np.median(per_photon[inner] / np.abs(proxy.values[:, 0])[inner]),
     )
     paths = res.write(tmp_path / "s6")
     assert {p.name for p in paths} == {
