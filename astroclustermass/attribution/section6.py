@@ -64,7 +64,9 @@ class Section6:
     profiles : dict of label → Table
         `radial_profile` of each model (Fig. 7).
     ratio_profiles : dict of label → Table
-        Pixel-by-pixel CNN / proxy saliency ratio against r / R500c.
+        Pixel-by-pixel CNN / proxy saliency ratio against r / R500c, on the
+        scale of the maps (``wrt``; keys the model labels) and per photon
+        (keys ``"<label> per photon"``).
     bands : `~astropy.table.Table`
         `band_summary` of the multi-band CNN (Fig. 9).
     maps : dict of label → `AttributionMap`
@@ -113,16 +115,26 @@ class Section6:
 
     def _plot_ratio(self, path: Path) -> Path:
         fig, ax = self._figure()
-        for label, t in self.ratio_profiles.items():
+        for k, (label, t) in enumerate(self.ratio_profiles.items()):
             r = np.asarray(t["r_mid"], float)
-            (line,) = ax.plot(r, t["median"], label=f"{label} / proxy (median)")
-            ax.fill_between(r, t["p16"], t["p84"], color=line.get_color(), alpha=0.25, lw=0)
+            per_photon = label.endswith("per photon")
+            wrt = "" if per_photon else f" ({self.table.meta.get('wrt', 'input')} scale)"
+            (line,) = ax.plot(
+                r,
+                t["median"],
+                color=f"C{k % 2}",
+                ls="-" if per_photon else "--",
+                label=f"{label}{wrt} / proxy",
+            )
+            if per_photon:
+                ax.fill_between(r, t["p16"], t["p84"], color=line.get_color(), alpha=0.2, lw=0)
         ax.axhline(1.0, color="0.5", lw=1)
         ax.axvline(0.07, color="0.5", ls=":", lw=1)
         ax.axvline(1.0, color="0.5", ls="--", lw=1)
         ax.set_yscale("log")
         ax.set_xlabel("$r / R_{500c}$")
-        ax.set_ylabel("saliency ratio CNN / $N_{phot}$ proxy (per pixel)")
+        ax.set_ylabel("CNN / $N_{phot}$ proxy saliency, median per pixel")
+        ax.set_title("band: 16-84 % (per photon)", fontsize=9)
         ax.legend()
         return save_png(fig, path)
 
@@ -258,13 +270,16 @@ def section6(
 
     * the median radial saliency profile with its 16-84 % band in units of
       R500c (Fig. 7) of every model;
-    * the CNN-to-proxy saliency ratio, pixel by pixel on the same clusters
-      and per photon whatever ``wrt`` (per-count maps; for the multi-band
-      CNN the derivative with respect to one more photon of the pixel's own
-      spectrum, the per-band derivatives weighted by the pixel's band
-      shares), median and 16-84 % in the annulus `CORE_ANNULUS`
-      (0.07 R500c) and in `R500_ANNULUS` (just inside R500c, where the
-      proxy's aperture ends); the paper found ~0.1 and ~1 (single band);
+    * the CNN-to-proxy saliency ratio, pixel by pixel on the same clusters,
+      median and 16-84 % in the annulus `CORE_ANNULUS` (0.07 R500c) and in
+      `R500_ANNULUS` (just inside R500c, where the proxy's aperture ends),
+      twice: ``cnn_to_proxy`` on the scale of the maps (``wrt='input'``:
+      the CNN's gradient with respect to its redshift-normalised
+      ``log10(n + 1)`` input over Eq. 13's with respect to ``log10(n + 1)``,
+      the paper's comparison, which found ~0.1 and ~1 for the single-band
+      CNN), and ``cnn_to_proxy per photon`` from per-count maps. For the
+      multi-band CNN the per-band values are weighted by the pixel's band
+      shares (the derivative for one more photon of the pixel's spectrum);
     * the saliency of ICM- and AGN-dominated pixels (Eq. 14 masks from the
       bolometric source images, `mask_saliency`'s pooled pixel values, zeros
       dropped, as the paper's reference code) for the
@@ -350,10 +365,14 @@ def section6(
     profiles = {label: radial_profile(m, bins=edges) for label, m in maps.items()}
     counts = {label: test.images(per_count[label].bands.name) for label in (_SINGLE, _MULTI)}
 
-    def ratio(label: str, bins: np.ndarray) -> Table:
-        return _ratio_profile(per_count[label], per_count[_PROXY], bins, counts[label])
+    def ratio(label: str, bins: np.ndarray, photon: bool) -> Table:
+        m = per_count if photon else maps
+        return _ratio_profile(m[label], m[_PROXY], bins, counts[label])
 
-    ratio_profiles = {label: ratio(label, edges) for label in (_SINGLE, _MULTI)}
+    ratio_profiles = {}
+    for label in (_SINGLE, _MULTI):
+        ratio_profiles[label] = ratio(label, edges, False)
+        ratio_profiles[f"{label} per photon"] = ratio(label, edges, True)
     rows: list[tuple] = []
 
     def add(quantity: str, med: float, lo: float, hi: float) -> None:
@@ -361,12 +380,13 @@ def section6(
         rows.append((quantity, med, lo, hi, *paper))
 
     for label in (_SINGLE, _MULTI):
-        for name, (a, b) in (("0.07 R500c", CORE_ANNULUS), ("R500c", R500_ANNULUS)):
-            t = ratio(label, np.array([a, b]))
-            add(
-                f"cnn_to_proxy at {name} {label}",
-                *(float(t[c][0]) for c in ("median", "p16", "p84")),
-            )
+        for photon, what in ((False, "cnn_to_proxy"), (True, "cnn_to_proxy per photon")):
+            for name, (a, b) in (("0.07 R500c", CORE_ANNULUS), ("R500c", R500_ANNULUS)):
+                t = ratio(label, np.array([a, b]), photon)
+                add(
+                    f"{what} at {name} {label}",
+                    *(float(t[c][0]) for c in ("median", "p16", "p84")),
+                )
         medians = {}
         # one mask from the bolometric source images for every plane (the reference code)
         masks = mask_saliency(maps[label], test, mask_bands="bolometric")
