@@ -89,6 +89,15 @@ def test_training_means_are_saved_and_loaded(cnn, sample, tmp_path):
     )
 
 
+def test_a_loaded_model_is_explained_after_it_predicted(cnn, sample, tmp_path):
+    # predict runs in inference mode; the loaded weights must stay usable by autograd
+    back = MassEstimator.load(cnn.save(tmp_path / "m"))
+    back.predict(sample[:2], progress=False)
+    amap = Attribution.from_name("saliency").attribute(back, sample[:4], progress=False)
+    want = Attribution.from_name("saliency").attribute(cnn, sample[:4], progress=False)
+    np.testing.assert_allclose(amap.values, want.values, rtol=1e-5, atol=1e-9)
+
+
 # ------------------------------------------------------------------ input x gradient
 class _Linear(torch.nn.Module):
     def __init__(self, weights: torch.Tensor) -> None:
@@ -325,6 +334,8 @@ def _section6_sample(n: int = 40, npix: int = 64) -> ClusterSample:
 
 
 def test_section6_measures_what_it_says_and_writes_table_and_figures(tmp_path):
+    from astropy.table import Table
+
     from astroclustermass.attribution.section6 import PAPER, section6
     from astroclustermass.cli import main
 
@@ -339,14 +350,36 @@ def test_section6_measures_what_it_says_and_writes_table_and_figures(tmp_path):
             rows[f"agn_icm_ratio {model}"]["median"], 10 ** (agn["median"] - icm["median"])
         )
         assert icm["p16"] <= icm["median"] <= icm["p84"]
-    # the core ratio is the pixel-by-pixel CNN / proxy ratio in 0.035-0.105 R500c
-    cnn, proxy = res.maps["single-band CNN"], res.maps["N_phot proxy"]
+    # the core ratio is the pixel-by-pixel per-count CNN / proxy ratio in 0.035-0.105 R500c
+    cnn, proxy = res.per_count["single-band CNN"], res.per_count["N_phot proxy"]
+    assert cnn.wrt == proxy.wrt == "counts" and not cnn.absolute
+    assert np.array_equal(cnn.ids, res.maps["single-band CNN"].ids)
     r = cnn.pixel_radius()[None] / cnn.r500c()[:, None, None]
     sel = (r >= 0.035) & (r < 0.105)
     assert sel.sum() >= 12
     ratio = np.abs(cnn.values[:, 0])[sel] / np.abs(proxy.values[:, 0])[sel]
     assert np.isclose(
-        rows["cnn_to_proxy at 0.07 R500c single-band CNN"]["median"], np.median(ratio)
+        rows["cnn_to_proxy per photon at 0.07 R500c single-band CNN"]["median"], np.median(ratio)
+    )
+    # and on the scale of the maps (the network input, the paper's comparison)
+    cnn_x, proxy_x = res.maps["single-band CNN"], res.maps["N_phot proxy"]
+    ratio_x = np.abs(cnn_x.values[:, 0])[sel] / np.abs(proxy_x.values[:, 0])[sel]
+    assert np.isclose(
+        rows["cnn_to_proxy at 0.07 R500c single-band CNN"]["median"], np.median(ratio_x)
+    )
+    # multi-band: the derivative for one more photon of the pixel's spectrum
+    multi = res.per_count["multi-band CNN"]
+    n = s[np.isin(s.catalog["id"], multi.ids)].images("erosita_3").astype(float)
+    rm = multi.pixel_radius()[None] / multi.r500c()[:, None, None]
+    inner = (rm >= 0.035) & (rm < 0.105)
+    share = n / np.maximum(n.sum(axis=1, keepdims=True), 1)
+    lonely = n.sum(axis=1, keepdims=True) == 0
+    spectrum = n.sum(axis=(2, 3), keepdims=True) / n.sum(axis=(1, 2, 3))[:, None, None, None]
+    share = np.where(lonely, spectrum, share)
+    per_photon = np.abs((share * multi.values).sum(axis=1))
+    assert np.isclose(
+        rows["cnn_to_proxy per photon at 0.07 R500c multi-band CNN"]["median"],
+        np.median(per_photon[inner] / np.abs(proxy.values[:, 0])[inner]),
     )
     paths = res.write(tmp_path / "s6")
     assert {p.name for p in paths} == {
@@ -360,5 +393,21 @@ def test_section6_measures_what_it_says_and_writes_table_and_figures(tmp_path):
     s.write(tmp_path / "s.h5")
     argv = ["explain", "--section6", str(tmp_path / "s.h5"), "--out", str(tmp_path / "cli"), "-q"]
     params = ["--param", "max_epochs=1", "--param", "device='cpu'", "--param", "num_threads=1"]
-    assert main([*argv, *params]) == 0
+    assert main([*argv, *params, "--save-models"]) == 0
     assert (tmp_path / "cli" / "section6.ecsv").exists()
+    # the saved models, given back with the same seed, explain the same held-out clusters
+    models = tmp_path / "cli" / "models"
+    assert sorted(p.name for p in models.iterdir()) == [
+        "multiband_cnn",
+        "power_law",
+        "single_band_cnn",
+    ]
+    reuse = [
+        *("--single", str(models / "single_band_cnn"), "--multi", str(models / "multiband_cnn")),
+        *("--proxy", str(models / "power_law")),
+    ]
+    argv[4] = str(tmp_path / "again")
+    assert main([*argv, *reuse]) == 0
+    first = Table.read(tmp_path / "cli" / "section6.ecsv")
+    again = Table.read(tmp_path / "again" / "section6.ecsv")
+    np.testing.assert_allclose(again["median"], first["median"], rtol=1e-5, equal_nan=True)

@@ -27,6 +27,7 @@ __all__ = [
     "R_DYN",
     "V_DYN",
     "BANDS",
+    "ATTRIBUTION_METHOD",
 ]
 
 #: Image half-width in comoving h⁻¹ Mpc (a 4.6 h⁻¹ Mpc box); also the radius
@@ -50,3 +51,9 @@ V_DYN: float = 2000.0
 #: Band sets a sample is built with when none are named: those of the
 #: paper's single-band and multi-band CNNs.
 BANDS: tuple[str, ...] = ("bolometric", "erosita_3")
+#: Attribution method of single-cluster explanations (``astroclustermass explain``):
+#: integrated gradients from the empty sky. Plain saliency per count is largest in
+#: empty pixels; integrated gradients are zero there and put the attribution on the
+#: photons that drive the estimate (tests/test_attribution_default.py measures it;
+#: docs/attribution.rst, "The default method").
+ATTRIBUTION_METHOD: str = "integrated_gradients"

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from astropy.table import Table
 
+from .._utils import defaults
 from ..cosmology import cosmology_to_dict
 from ..estimators import check_is_fitted
 from ..estimators._params import Options, ParamsMixin
@@ -31,8 +32,9 @@ from ._map import AttributionMap
 
 __all__ = ["Attribution", "AttributionMap", "BatchForward", "GradientAttribution", "DEFAULT_METHOD"]
 
-#: The method ``astroclustermass explain`` uses unless told otherwise; why: docs/attribution.rst.
-DEFAULT_METHOD = "integrated_gradients"
+#: The method ``astroclustermass explain`` uses unless told otherwise (owned by
+#: `astroclustermass._utils.defaults.ATTRIBUTION_METHOD`; why: docs/attribution.rst).
+DEFAULT_METHOD = defaults.ATTRIBUTION_METHOD
 
 
 class Attribution(ParamsMixin, ABC):

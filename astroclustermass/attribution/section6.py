@@ -64,11 +64,18 @@ class Section6:
     profiles : dict of label → Table
         `radial_profile` of each model (Fig. 7).
     ratio_profiles : dict of label → Table
-        Pixel-by-pixel CNN / proxy saliency ratio against r / R500c.
+        Pixel-by-pixel CNN / proxy saliency ratio against r / R500c, on the
+        scale of the maps (``wrt``; keys the model labels) and per photon
+        (keys ``"<label> per photon"``).
     bands : `~astropy.table.Table`
         `band_summary` of the multi-band CNN (Fig. 9).
     maps : dict of label → `AttributionMap`
         The maps of the test clusters.
+    per_count : dict of label → `AttributionMap`
+        Signed saliency per count of the same clusters (the CNN/proxy ratios).
+    estimators : dict of label → `~astroclustermass.estimators.MassEstimator`
+        The fitted models (save them to reuse them with the same ``seed``
+        and ``test_fraction``: the same clusters are held out).
     """
 
     table: Table
@@ -76,6 +83,8 @@ class Section6:
     ratio_profiles: dict
     bands: Table
     maps: dict = field(repr=False)
+    per_count: dict = field(default_factory=dict, repr=False)
+    estimators: dict = field(default_factory=dict, repr=False)
 
     def write(self, out: str | os.PathLike, overwrite: bool = False) -> list[Path]:
         """Write ``section6.ecsv`` and the figures ``fig7_radial_saliency.png``,
@@ -106,16 +115,26 @@ class Section6:
 
     def _plot_ratio(self, path: Path) -> Path:
         fig, ax = self._figure()
-        for label, t in self.ratio_profiles.items():
+        for k, (label, t) in enumerate(self.ratio_profiles.items()):
             r = np.asarray(t["r_mid"], float)
-            (line,) = ax.plot(r, t["median"], label=f"{label} / proxy (median)")
-            ax.fill_between(r, t["p16"], t["p84"], color=line.get_color(), alpha=0.25, lw=0)
+            per_photon = label.endswith("per photon")
+            wrt = "" if per_photon else f" ({self.table.meta.get('wrt', 'input')} scale)"
+            (line,) = ax.plot(
+                r,
+                t["median"],
+                color=f"C{k % 2}",
+                ls="-" if per_photon else "--",
+                label=f"{label}{wrt} / proxy",
+            )
+            if per_photon:
+                ax.fill_between(r, t["p16"], t["p84"], color=line.get_color(), alpha=0.2, lw=0)
         ax.axhline(1.0, color="0.5", lw=1)
         ax.axvline(0.07, color="0.5", ls=":", lw=1)
         ax.axvline(1.0, color="0.5", ls="--", lw=1)
         ax.set_yscale("log")
         ax.set_xlabel("$r / R_{500c}$")
-        ax.set_ylabel("saliency ratio CNN / $N_{phot}$ proxy (per pixel)")
+        ax.set_ylabel("CNN / $N_{phot}$ proxy saliency, median per pixel")
+        ax.set_title("band: 16-84 % (per photon)", fontsize=9)
         ax.legend()
         return save_png(fig, path)
 
@@ -135,7 +154,7 @@ class Section6:
                     fmt="o",
                     color=colour,
                     capsize=4,
-                    label="ours" if x < 2 else None,
+                    label=f"{src}, ours" if x < 2 else None,
                 )
                 p = PAPER[f"log10 S_{src} {model}"]
                 ax.errorbar(
@@ -146,13 +165,14 @@ class Section6:
                     mfc="none",
                     color=colour,
                     capsize=4,
-                    label="Ho et al. 2023" if x < 2 else None,
+                    label=f"{src}, Ho et al. 2023" if x < 2 else None,
                 )
                 labels.append(f"{src}\n{model.split()[0]}")
                 x += 1
         ax.set_xticks(np.arange(len(labels)) + 0.1, labels)
-        ax.set_ylabel(r"$\log_{10}$ masked saliency (Eq. 14), median and 16-84 %")
-        ax.legend(fontsize=8)
+        ax.set_ylabel(r"$\log_{10} S_{\rm mask}$ (Eq. 14): median, 16-84 %")
+        ax.set_title("ICM- vs AGN-dominated pixels")
+        ax.legend(fontsize=8, ncols=2)
         return save_png(fig, path)
 
     def _plot_bands(self, path: Path) -> Path:
@@ -162,6 +182,18 @@ class Section6:
         med = np.log10(np.asarray(t["median"], float))
         lo, hi = np.log10(np.asarray(t["p16"], float)), np.log10(np.asarray(t["p84"], float))
         ax.errorbar(x, med, yerr=[med - lo, hi - med], fmt="o", capsize=4, label="ours")
+        names = ("soft", "medium", "hard")
+        if len(t) == len(names):  # the paper's eROSITA bands
+            p = np.array([PAPER[f"log10 S_band {b} {_MULTI}"] for b in names])
+            ax.errorbar(
+                x + 0.1,
+                p[:, 0],
+                yerr=[p[:, 0] - p[:, 1], p[:, 2] - p[:, 0]],
+                fmt="s",
+                mfc="none",
+                capsize=4,
+                label="Ho et al. 2023",
+            )
         ax.set_xticks(x, list(t["band"]))
         ax.set_ylabel(r"$\log_{10}$ pixel saliency, median and 16-84 %")
         ax.set_title("multi-band CNN, per band (Fig. 9)")
@@ -178,11 +210,38 @@ def _lognormal(values: np.ndarray) -> tuple[float, float, float]:
     return float(med), float(lo), float(hi)
 
 
-def _ratio_profile(cnn: AttributionMap, proxy: AttributionMap, edges: np.ndarray) -> Table:
-    """Pixel-by-pixel |S_cnn| / |S_proxy| (summed bands) pooled in bins of r / R500c."""
+def _per_photon(amap: AttributionMap, counts: np.ndarray) -> np.ndarray:
+    """|d log10 M / d(one photon)| per pixel from a signed per-count map (n, band, y, x).
+
+    A photon lands in one band; with the pixel's own band shares ``f_b``
+    (the cluster's shares where the pixel is empty) the derivative with
+    respect to one more photon is ``sum_b f_b dlog10M/dn_b``. One band: the map.
+    """
+    v = np.asarray(amap.values, dtype=np.float64)
+    if v.shape[1] == 1:
+        return np.abs(v[:, 0])
+    c = np.asarray(counts, dtype=np.float64)
+    total = c.sum(axis=1, keepdims=True)
+    cluster = c.sum(axis=(2, 3), keepdims=True)
+    cluster = cluster / np.maximum(cluster.sum(axis=1, keepdims=True), 1.0)
+    share = np.where(total > 0, c / np.maximum(total, 1.0), cluster)
+    return np.abs((share * v).sum(axis=1))
+
+
+def _ratio_profile(
+    cnn: AttributionMap,
+    proxy: AttributionMap,
+    edges: np.ndarray,
+    counts: np.ndarray | None = None,
+) -> Table:
+    """Pixel-by-pixel per-photon |S_cnn| / |S_proxy| pooled in bins of r / R500c.
+
+    Both maps per count (``wrt='counts'``, the CNN's signed); ``counts`` are the
+    CNN's input images, for the band shares of a multi-band map.
+    """
     from .summaries import _binned
 
-    a = np.abs(cnn.values).sum(axis=1)
+    a = _per_photon(cnn, counts if counts is not None else np.ones(cnn.shape))
     b = np.abs(proxy.values).sum(axis=1) / proxy.n_bands
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(b > 0, a / b, np.nan)
@@ -211,11 +270,16 @@ def section6(
 
     * the median radial saliency profile with its 16-84 % band in units of
       R500c (Fig. 7) of every model;
-    * the CNN-to-proxy saliency ratio, pixel by pixel on the same clusters
-      (independent of ``wrt``: both maps carry the same chain-rule factor),
+    * the CNN-to-proxy saliency ratio, pixel by pixel on the same clusters,
       median and 16-84 % in the annulus `CORE_ANNULUS` (0.07 R500c) and in
-      `R500_ANNULUS` (just inside R500c, where the proxy's aperture ends);
-      the paper found ~0.1 and ~1;
+      `R500_ANNULUS` (just inside R500c, where the proxy's aperture ends),
+      twice: ``cnn_to_proxy`` on the scale of the maps (``wrt='input'``:
+      the CNN's gradient with respect to its redshift-normalised
+      ``log10(n + 1)`` input over Eq. 13's with respect to ``log10(n + 1)``,
+      the paper's comparison, which found ~0.1 and ~1 for the single-band
+      CNN), and ``cnn_to_proxy per photon`` from per-count maps. For the
+      multi-band CNN the per-band values are weighted by the pixel's band
+      shares (the derivative for one more photon of the pixel's spectrum);
     * the saliency of ICM- and AGN-dominated pixels (Eq. 14 masks from the
       bolometric source images, `mask_saliency`'s pooled pixel values, zeros
       dropped, as the paper's reference code) for the
@@ -279,6 +343,7 @@ def section6(
     if missing:
         raise InputError(f"estimators needs the keys {sorted(missing)}")
     maps: dict[str, AttributionMap] = {}
+    per_count: dict[str, AttributionMap] = {}  # signed, per count: the CNN / proxy ratio
     for label, est in estimators.items():
         try:
             est.predict(test[:1], progress=False)
@@ -286,15 +351,28 @@ def section6(
             est.fit(train, progress=progress)
         if label == _PROXY:
             method = Attribution.from_name("analytic_proxy", bands="bolometric", wrt=wrt)
+            per_count[label] = Attribution.from_name(
+                "analytic_proxy", bands="bolometric", wrt="counts"
+            ).attribute(est, test, progress=progress)
         else:
             method = Attribution.from_name("saliency", wrt=wrt)
+            per_count[label] = Attribution.from_name(
+                "saliency", wrt="counts", absolute=False
+            ).attribute(est, test, progress=progress)
         maps[label] = method.attribute(est, test, progress=progress)
 
     edges = np.round(np.arange(0.0, 3.0 + 1e-9, 0.07), 6)
     profiles = {label: radial_profile(m, bins=edges) for label, m in maps.items()}
-    ratio_profiles = {
-        label: _ratio_profile(maps[label], maps[_PROXY], edges) for label in (_SINGLE, _MULTI)
-    }
+    counts = {label: test.images(per_count[label].bands.name) for label in (_SINGLE, _MULTI)}
+
+    def ratio(label: str, bins: np.ndarray, photon: bool) -> Table:
+        m = per_count if photon else maps
+        return _ratio_profile(m[label], m[_PROXY], bins, counts[label])
+
+    ratio_profiles = {}
+    for label in (_SINGLE, _MULTI):
+        ratio_profiles[label] = ratio(label, edges, False)
+        ratio_profiles[f"{label} per photon"] = ratio(label, edges, True)
     rows: list[tuple] = []
 
     def add(quantity: str, med: float, lo: float, hi: float) -> None:
@@ -302,12 +380,13 @@ def section6(
         rows.append((quantity, med, lo, hi, *paper))
 
     for label in (_SINGLE, _MULTI):
-        for name, (a, b) in (("0.07 R500c", CORE_ANNULUS), ("R500c", R500_ANNULUS)):
-            t = _ratio_profile(maps[label], maps[_PROXY], np.array([a, b]))
-            add(
-                f"cnn_to_proxy at {name} {label}",
-                *(float(t[c][0]) for c in ("median", "p16", "p84")),
-            )
+        for photon, what in ((False, "cnn_to_proxy"), (True, "cnn_to_proxy per photon")):
+            for name, (a, b) in (("0.07 R500c", CORE_ANNULUS), ("R500c", R500_ANNULUS)):
+                t = ratio(label, np.array([a, b]), photon)
+                add(
+                    f"{what} at {name} {label}",
+                    *(float(t[c][0]) for c in ("median", "p16", "p84")),
+                )
         medians = {}
         # one mask from the bolometric source images for every plane (the reference code)
         masks = mask_saliency(maps[label], test, mask_bands="bolometric")
@@ -329,4 +408,4 @@ def section6(
         names=("quantity", "median", "p16", "p84", "paper_median", "paper_p16", "paper_p84"),
     )
     table.meta.update({"n_train": len(train), "n_test": len(test), "wrt": wrt, "seed": seed})
-    return Section6(table, profiles, ratio_profiles, bands, maps)
+    return Section6(table, profiles, ratio_profiles, bands, maps, per_count, dict(estimators))

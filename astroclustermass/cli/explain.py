@@ -11,7 +11,7 @@ from ._common import add_param_option, output_dir, parse_params, progress
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``explain`` command to the sub-parsers of the main parser."""
-    from ..attribution.base import DEFAULT_METHOD as DEFAULT_EXPLAIN_METHOD
+    from .._utils.defaults import ATTRIBUTION_METHOD as DEFAULT_EXPLAIN_METHOD
 
     p = sub.add_parser(
         "explain",
@@ -46,6 +46,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--single", help="--section6: a trained single-band CNN (model directory)")
     p.add_argument("--multi", help="--section6: a trained multi-band CNN (model directory)")
     p.add_argument("--proxy", help="--section6: a trained power_law N_phot proxy")
+    p.add_argument(
+        "--save-models",
+        action="store_true",
+        help="--section6: save the three models to OUT/models/ (reuse: --single/--multi/--proxy "
+        "with the same --seed and --test-fraction)",
+    )
     p.add_argument("--test-fraction", type=float, default=0.3, help="--section6: held out (0.3)")
     p.add_argument("--seed", type=int, default=0, help="--section6: split and CNN seed (0)")
     add_param_option(
@@ -142,5 +148,9 @@ def _section6(args: argparse.Namespace) -> int:
     )
     for path in result.write(out, overwrite=True):
         print(f"wrote {path}")
+    if args.save_models:
+        for label, est in result.estimators.items():
+            path = est.save(out / "models" / est.name)
+            print(f"wrote the {label} to {path}")
     result.table.pprint(max_width=160, max_lines=-1)
     return 0

@@ -209,13 +209,17 @@ class Trainer:
         return torch.autocast(device_type="cuda", dtype=dtype)
 
     def _prepare_model(self, model: nn.Module) -> nn.Module:
-        model.to(self.device)
-        if self._use_channels_last():
-            for p in model.parameters():
-                if p.ndim == 4:
-                    p.data = to_channels_last(p.data)
-                elif p.ndim == 5:  # Conv3d weights: NDHWC (networks follow their layout)
-                    p.data = p.data.contiguous(memory_format=torch.channels_last_3d)
+        # never inference tensors, even when called from predict's inference mode: the
+        # parameters of a loaded model would otherwise be copied into ones that autograd
+        # (attribution maps after a predict) refuses
+        with torch.inference_mode(False):
+            model.to(self.device)
+            if self._use_channels_last():
+                for p in model.parameters():
+                    if p.ndim == 4:
+                        p.data = to_channels_last(p.data)
+                    elif p.ndim == 5:  # Conv3d weights: NDHWC (networks follow their layout)
+                        p.data = p.data.contiguous(memory_format=torch.channels_last_3d)
         return model
 
     def _make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
