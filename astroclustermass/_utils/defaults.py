@@ -27,6 +27,8 @@ __all__ = [
     "R_DYN",
     "V_DYN",
     "BANDS",
+    "R500C_RTOL",
+    "R500C_MAX_ITER",
 ]
 
 #: Image half-width in comoving h⁻¹ Mpc (a 4.6 h⁻¹ Mpc box); also the radius
@@ -50,3 +52,8 @@ V_DYN: float = 2000.0
 #: Band sets a sample is built with when none are named: those of the
 #: paper's single-band and multi-band CNNs.
 BANDS: tuple[str, ...] = ("bolometric", "erosita_3")
+#: Iterative R500c (`astroclustermass.sample.iterative_r500c`): converged when
+#: successive radii differ by less than this fraction.
+R500C_RTOL: float = 1e-3
+#: Iterative R500c: iteration cap (clusters still moving are flagged and warned about).
+R500C_MAX_ITER: int = 50
