@@ -42,6 +42,13 @@ class _Tile:
     def _open(self, fits, gti_names: str, flare_gti: str | None) -> None:
         path = self.path
         self.hdul = fits.open(path, memmap=True, mode="readonly")
+        names = [str(h.header.get("EXTNAME", "")).upper() for h in self.hdul]
+        if "EVENTS" not in names:
+            raise FileFormatError(
+                f"survey tile {path} has no EVENTS extension (its HDUs: "
+                f"{[n or 'PRIMARY' for n in names]}); the tile table's EVENTS column must name "
+                "event files, not images or exposure maps"
+            )
         ev = self.hdul["EVENTS"]
         info = ev.fileinfo()
         need = info["datLoc"] + info["datSpan"]

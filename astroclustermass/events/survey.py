@@ -354,14 +354,27 @@ class SurveyTiles:
         """Exposure (s) on a cluster's comoving grid, each pixel from the tile owning it.
 
         See `astroclustermass.images.exposure` for the method (bilinear
-        interpolation at pixel centres). Pixels outside the survey are 0.
+        interpolation at pixel centres). Pixels outside the survey are 0; a
+        map that does not cover its tile's unique area raises
+        `~astroclustermass.exceptions.FileFormatError` naming it.
         """
         from ..images.exposure import grid_sky_positions
 
         ra, dec = grid_sky_positions(center, redshift, npix, aperture, cosmology)
         own = self.owner(ra, dec)
         out = np.zeros(ra.shape, dtype=np.float64)
+        boxes = all(r["box"] is not None for r in self._rows)
         for k in np.unique(own[own >= 0]):
             m = own == k
-            out[m] = self.exposure_map(int(k)).sample(ra[m], dec[m])
+            emap = self.exposure_map(int(k))
+            out[m] = emap.sample(ra[m], dec[m])
+            off = np.flatnonzero(np.isnan(out[m]))
+            if boxes and off.size:  # the tile's own sky must be on its map
+                i = off[0]
+                raise FileFormatError(
+                    f"exposure map {emap.path} of tile {self.tile_names[k]} does not cover "
+                    f"{off.size} pixel(s) of the tile's own sky area, e.g. RA="
+                    f"{ra[m][i]:.4f}, Dec={dec[m][i]:.4f}: it is another tile's map or cut "
+                    "short; check the EXPMAP column of the tile table"
+                )
         return np.nan_to_num(out, nan=0.0).astype(np.float32)

@@ -174,6 +174,11 @@ class TileIndex:
             p = Path(f)
             try:
                 h = fits.getheader(p, "EVENTS")
+            except KeyError:
+                raise FileFormatError(
+                    f"tile {p} has no EVENTS extension: files named *events*.fits under the "
+                    "survey directory are read as tiles; rename it or give a tile_table"
+                ) from None
             except Exception as err:  # astropy raises many kinds
                 raise FileFormatError(f"cannot read the EVENTS header of tile {p}: {err}") from err
             box = None
