@@ -190,11 +190,11 @@ def test_user_data_without_ideal_columns(tiny_run, tmp_path):
     sections = set(result.table["section"])
     assert "ideal" not in sections and "realistic" in sections
     assert "n_gal" not in list(result.table["model"])  # no galaxies, no richness
-    assert result.config["folds"] == 8  # no box positions: random folds
+    assert result.config["folds"] == "sky:8"  # no box positions: sky-region folds
     report = result.report.read_text()
     # said first, not buried in the notes
     first = report.index("## Read this first")
-    assert first < report.index("## Table 3") and "8 random folds" in report[first:]
+    assert first < report.index("## Table 3") and "8 sky-region folds" in report[first:]
     assert result.alerts and "octants" in result.alerts[0]
     # not the paper's mock: no paper columns anywhere
     assert not [c for c in result.table.colnames if c.startswith("paper")]

@@ -28,6 +28,8 @@ __all__ = [
     "V_DYN",
     "BANDS",
     "ATTRIBUTION_METHOD",
+    "R500C_RTOL",
+    "R500C_MAX_ITER",
 ]
 
 #: Image half-width in comoving h⁻¹ Mpc (a 4.6 h⁻¹ Mpc box); also the radius
@@ -57,3 +59,8 @@ BANDS: tuple[str, ...] = ("bolometric", "erosita_3")
 #: photons that drive the estimate (tests/test_attribution_default.py measures it;
 #: docs/attribution.rst, "The default method").
 ATTRIBUTION_METHOD: str = "integrated_gradients"
+#: Iterative R500c (`astroclustermass.sample.iterative_r500c`): converged when
+#: successive radii differ by less than this fraction.
+R500C_RTOL: float = 1e-3
+#: Iterative R500c: iteration cap (clusters still moving are flagged and warned about).
+R500C_MAX_ITER: int = 50

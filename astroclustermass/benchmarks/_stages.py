@@ -325,8 +325,15 @@ def _resolve_folds(folds: Any, sample: Any, explicit: bool, notes: list[str]) ->
             if explicit:
                 raise InputError(
                     "octant folds need the box positions x, y, z in the catalogue; pass "
-                    "folds=K (e.g. --folds 8) for random folds"
+                    "--folds sky for contiguous sky patches or folds=K (e.g. --folds 8) for "
+                    "random folds"
                 )
+            if all(c in cat.colnames for c in ("ra", "dec")):
+                notes.append(
+                    "8 sky-region folds (contiguous RA/Dec patches), not the paper's octants: "
+                    "the catalogue has no box positions x, y, z; pass --folds to choose"
+                )
+                return "sky:8"
             notes.append(
                 "8 random folds, not the paper's octants: the catalogue has no box positions "
                 "x, y, z, so clusters close on the sky can fall in training and test folds; "

@@ -32,7 +32,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="quick: minutes on a laptop CPU (default); paper: Ho et al. settings",
     )
     p.add_argument("--estimators", nargs="+", help="estimators to cross-validate (preset's list)")
-    p.add_argument("--folds", type=folds, help="'octant', 'kfold' or a number of random folds")
+    p.add_argument(
+        "--folds",
+        type=folds,
+        help="'octant', 'sky' ('sky:N': N contiguous sky patches), 'kfold' or a number of "
+        "random folds",
+    )
     p.add_argument("--npix", type=int, help="pixels per image side (preset's value)")
     p.add_argument("--epochs", type=int, help="maximum training epochs (preset's value)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:n] (auto)")

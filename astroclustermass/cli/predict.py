@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ._common import output_file, progress
+from ._select import add_selection_options, select_clusters
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -13,6 +14,18 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("model", help="model directory written by `train`")
     p.add_argument("--sample", required=True, help="sample (HDF5)")
     p.add_argument("--out", required=True, help="output ECSV table")
+    p.add_argument(
+        "--h",
+        type=float,
+        default=0.7,
+        help="h of the published M500c (1e14 Msun) and R500c (kpc) columns (0.7, as eRASS1)",
+    )
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="write only the package's columns (log10 h^-1 Msun), no positions or Msun",
+    )
+    add_selection_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -23,14 +36,20 @@ def run(args: argparse.Namespace) -> int:
     """Run ``astroclustermass predict`` with the parsed ``args``; returns the exit status."""
     from .._utils import atomic_write
     from ..estimators import MassEstimator
+    from ..estimators.publish import publication_table
     from ..sample import ClusterSample
 
     out = output_file(args)
     estimator = MassEstimator.load(args.model)
-    sample = ClusterSample.read(args.sample)
+    sample = select_clusters(args, ClusterSample.read(args.sample))
     prediction = estimator.predict(sample, progress=progress(args))
+    table = prediction
+    if not args.raw:
+        table = publication_table(
+            prediction, sample, h=args.h, estimator=estimator, model_path=args.model
+        )
     with atomic_write(out) as tmp:
-        prediction.write(tmp, format="ascii.ecsv", overwrite=True)
+        table.write(tmp, format="ascii.ecsv", overwrite=True)
     print(f"wrote {len(prediction)} predictions to {out}")
     _print_intervals(prediction)
     if prediction.has_truth:

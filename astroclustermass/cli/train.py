@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..exceptions import InputError
 from ._common import add_param_option, parse_params, progress
+from ._select import add_selection_options, select_clusters
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="replace a saved model in --out (a directory holding other files is refused)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_selection_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -59,7 +61,7 @@ def _train(args: argparse.Namespace, main: bool) -> int:
     if out.exists() and not empty and not args.overwrite:
         raise InputError(f"{out} exists and is not empty; pass --overwrite to replace the model")
     check_model_path(out, overwrite=True)  # refuses a directory holding foreign files
-    sample = ClusterSample.read(args.sample)
+    sample = select_clusters(args, ClusterSample.read(args.sample))
     estimator.fit(sample, progress=progress(args) if main else False)
     if main:
         path = estimator.save(out)

@@ -29,6 +29,7 @@ _LAZY = {
     "convert_mass_definition": "relations",
     "ConformalEstimator": "conformal",
     "DeepEnsemble": "deep_ensemble",
+    "publication_table": "publish",
 }
 
 __all__ = ["MassEstimator", "MassPrediction", "InputSpec", "clone", "check_is_fitted", *_LAZY]

@@ -33,10 +33,12 @@ def resolve_folds(
     Parameters
     ----------
     sample : `~astroclustermass.ClusterSample`
-    folds : 'octant', 'kfold', int, or list of (train, test)
+    folds : 'octant', 'sky', 'sky:N', 'kfold', int, or list of (train, test)
         As `~astroclustermass.sample.folds.parse_fold_spec` reads it:
         ``'octant'``: one fold per octant of the simulation box
-        (``sample.folds('octant')``); an int ``k`` (or ``'kfold'``, k = 10):
+        (``sample.folds('octant')``); ``'sky'`` (``'sky:N'``): 8 (N)
+        contiguous sky patches, for survey catalogues without box positions
+        (``sample.folds('sky')``); an int ``k`` (or ``'kfold'``, k = 10):
         seeded random k-fold; a list: explicit index pairs.
     seed : int, optional
         Seed of random k-fold assignment.
@@ -65,6 +67,8 @@ def resolve_folds(
     spec = parse_fold_spec(folds)
     if spec == "octant":
         pairs = sample.folds(kind="octant")
+    elif isinstance(spec, str):  # 'sky:N'
+        pairs = sample.folds(kind=spec)
     elif isinstance(spec, int):
         if spec > n:
             raise InputError(f"cannot make {spec} folds from {n} clusters")

@@ -16,7 +16,8 @@ from .sources import (
     SOURCE_LABELS,
     SOURCE_UNKNOWN,
 )
-from .survey import TILE_COLUMNS, OutsideSurveyError, SurveyTiles
+from .survey import SurveyTiles
+from .tile_index import TILE_COLUMNS, OutsideSurveyError, TileIndex
 
 __all__ = [
     "EventList",
@@ -28,6 +29,7 @@ __all__ = [
     "SOURCE_LABELS",
     "FORMATS",
     "SurveyTiles",
+    "TileIndex",
     "OutsideSurveyError",
     "TILE_COLUMNS",
 ]

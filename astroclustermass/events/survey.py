@@ -8,15 +8,10 @@ tiles. Each tile *owns* a unique area — an RA/Dec box ``[RA_MIN, RA_MAX) ×
 takes every photon from the one tile that owns its position, so merging never
 counts a photon twice and never loses one.
 
-Tile index (``tile_table``): a FITS/ECSV table with one row per tile and
-columns ``EVENTS`` (event-file path, relative to the directory), optional
-``EXPMAP`` (exposure map), ``RA_MIN``, ``RA_MAX``, ``DE_MIN``, ``DE_MAX``
-(unique area, deg) and optional ``RA_CEN``, ``DE_CEN`` (other names through
-``tile_columns``). Without a table, ``DIR/tiles.fits`` is used when it exists,
-else every ``*events*.fits*`` file under the directory is indexed from its
-EVENTS header (the same keywords); headers without a unique area fall back to
-"nearest tile centre" ownership (``RA_CEN``/``DE_CEN`` or the X/Y ``TCRVL``
-keywords), which is a partition too.
+The tile index (tile table or EVENTS headers, unique areas, ownership) is
+`~astroclustermass.events.tile_index.TileIndex`; one open tile (memory map,
+Dec index, GTIs) is ``events/_tile_file.py``; this module reads and merges
+cutouts and exposure.
 
 Reading is memory bounded: at most ``cache_size`` tiles are open at a time
 (memory-mapped; only their RA/Dec columns and a Dec-sorted index are held),
@@ -42,9 +37,9 @@ Examples
 (2, ['tile_101', 'tile_102'])
 """
 
+
 from __future__ import annotations
 
-import glob
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -54,129 +49,12 @@ import astropy.units as u
 import numpy as np
 
 from .._utils._projection import _center_deg, angular_separation_deg
-from ..exceptions import FileFormatError, InputError, MissingColumnError
+from ..exceptions import FileFormatError, InputError
+from ._tile_file import _Tile, in_intervals, open_tile
 from .event_list import EventList, _codes_from_map
-from .fits import PI_ALIASES, parse_source_map, unit_factor
+from .tile_index import TILE_COLUMNS, OutsideSurveyError, TileIndex, radius_deg
 
 __all__ = ["SurveyTiles", "OutsideSurveyError", "TILE_COLUMNS"]
-
-#: default names of the tile-table columns (keys are what SurveyTiles needs)
-TILE_COLUMNS = {
-    "events": "EVENTS",
-    "expmap": "EXPMAP",
-    "ra_min": "RA_MIN",
-    "ra_max": "RA_MAX",
-    "dec_min": "DE_MIN",
-    "dec_max": "DE_MAX",
-    "ra_cen": "RA_CEN",
-    "dec_cen": "DE_CEN",
-}
-_BOX = ("ra_min", "ra_max", "dec_min", "dec_max")
-
-
-class OutsideSurveyError(InputError):
-    """A position that no tile of the survey owns."""
-
-
-def _in_box(ra, dec, box) -> np.ndarray:
-    ra_lo, ra_hi, d_lo, d_hi = box
-    in_ra = (np.asarray(ra) - ra_lo) % 360.0 < (ra_hi - ra_lo) % 360.0
-    if (ra_hi - ra_lo) % 360.0 == 0.0:  # a full ring of RA
-        in_ra = np.ones(np.shape(ra), bool)
-    return in_ra & (np.asarray(dec) >= d_lo) & (np.asarray(dec) < d_hi)
-
-
-class _Tile:
-    """One open tile: memory-mapped EVENTS, RA/Dec sorted by Dec, GTIs."""
-
-    def __init__(self, path: Path, gti_names: str, flare_gti: str | None) -> None:
-        import warnings
-
-        from astropy.io import fits
-        from astropy.utils.exceptions import AstropyUserWarning
-
-        self.path, self.hdul = path, None
-        try:
-            with warnings.catch_warnings():  # a truncated file is reported below
-                warnings.simplefilter("ignore", AstropyUserWarning)
-                self._open(fits, gti_names, flare_gti)
-        except (FileFormatError, MissingColumnError):
-            self.close()
-            raise
-        except Exception as err:  # astropy raises many kinds on damaged files
-            self.close()
-            raise FileFormatError(f"cannot read survey tile {path}: {err}") from err
-        self.source_map = parse_source_map(self.header, path)
-
-    def _open(self, fits, gti_names: str, flare_gti: str | None) -> None:
-        path = self.path
-        self.hdul = fits.open(path, memmap=True, mode="readonly")
-        ev = self.hdul["EVENTS"]
-        info = ev.fileinfo()
-        need = info["datLoc"] + info["datSpan"]
-        size = path.stat().st_size
-        if need > size:
-            raise FileFormatError(
-                f"{path}: the EVENTS table needs {need} bytes but the file has {size}: the "
-                "tile is truncated (an interrupted download?)"
-            )
-        self.data = ev.data
-        names = {n.upper(): n for n in ev.columns.names}
-        for col in ("RA", "DEC", "PI"):
-            if col not in names:
-                raise MissingColumnError(
-                    f"{path}: the EVENTS table lacks column {col!r}; columns are {ev.columns.names}"
-                )
-        self.names = names
-        self.header = ev.header
-        units = {n.upper(): c.unit for n, c in zip(ev.columns.names, ev.columns)}
-        self.pi_factor = unit_factor(units.get("PI"), "keV", "eV", PI_ALIASES, str(path), "PI")
-        dec = np.asarray(self.data.field(names["DEC"]), dtype=np.float64)
-        self.order = np.argsort(dec, kind="stable")
-        self.dec_sorted = dec[self.order]
-        self.ra = np.asarray(self.data.field(names["RA"]), dtype=np.float64)
-        self.gtis = {}
-        self.flare = None
-        for h in self.hdul[1:]:
-            extname = str(h.header.get("EXTNAME", "")).upper()
-            if extname == (flare_gti or "").upper():
-                self.flare = self._intervals(h)
-            for tm in range(1, 8):
-                if extname == gti_names.format(tm=tm).upper():
-                    self.gtis[tm] = self._intervals(h)
-
-    @staticmethod
-    def _intervals(hdu) -> np.ndarray:
-        iv = np.column_stack([np.asarray(hdu.data["START"], float),
-                              np.asarray(hdu.data["STOP"], float)])  # fmt: skip
-        return iv[np.argsort(iv[:, 0])]
-
-    def close(self) -> None:
-        hdul = getattr(self, "hdul", None)
-        if hdul is not None:
-            hdul.close()
-        self.hdul = None
-
-    def rows_in_dec(self, lo: float, hi: float) -> np.ndarray:
-        a = np.searchsorted(self.dec_sorted, lo, side="left")
-        b = np.searchsorted(self.dec_sorted, hi, side="right")
-        return np.sort(self.order[a:b])
-
-    def column(self, name: str, rows: np.ndarray) -> np.ndarray:
-        key = self.names.get(name.upper())
-        if key is None:
-            return None
-        return np.asarray(self.data.field(key)[rows])
-
-
-def _in_intervals(t: np.ndarray, iv: np.ndarray) -> np.ndarray:
-    """T inside any [start, stop) of sorted intervals."""
-    if iv.size == 0:
-        return np.zeros(t.shape, bool)
-    k = np.searchsorted(iv[:, 0], t, side="right") - 1
-    ok = k >= 0
-    kk = np.clip(k, 0, None)
-    return ok & (t < iv[kk, 1]) & (t >= iv[kk, 0])
 
 
 class SurveyTiles:
@@ -235,9 +113,6 @@ class SurveyTiles:
         tile_columns: dict | None = None,
         cache_size: int = 4,
     ) -> None:
-        self.directory = Path(directory)
-        if not self.directory.is_dir():
-            raise FileFormatError(f"survey directory {self.directory} does not exist")
         self.cameras = tuple(sorted({int(c) for c in cameras}))
         bad = [c for c in self.cameras if not 1 <= c <= 7]
         if bad or not self.cameras:
@@ -250,112 +125,34 @@ class SurveyTiles:
             self.light_leak_keV = float(light_leak_energy.to_value(u.keV, u.spectral()))
         self.apply_gti = bool(apply_gti)
         self.gti_extensions, self.flare_gti = gti_extensions, flare_gti
-        self.columns = {**TILE_COLUMNS, **(tile_columns or {})}
         self.cache_size = max(1, int(cache_size))
         self._cache: OrderedDict[int, _Tile] = OrderedDict()
         self._expmaps: dict[int, Any] = {}
         self.open_counts: dict[str, int] = {}
-        self._index(tile_table)
+        self.index = TileIndex(directory, tile_table, tile_columns)
+        self.directory, self.columns = self.index.directory, self.index.columns
 
-    # ------------------------------------------------------------------ index
-    def _index(self, tile_table: Any) -> None:
-        from astropy.table import Table
 
-        if tile_table is None and (self.directory / "tiles.fits").is_file():
-            tile_table = self.directory / "tiles.fits"
-        if tile_table is not None:
-            where = str(tile_table) if not isinstance(tile_table, Table) else "tile_table"
-            if not isinstance(tile_table, Table):
-                try:
-                    tile_table = Table.read(tile_table)
-                except Exception as err:  # astropy raises many kinds
-                    raise FileFormatError(f"cannot read tile table {where}: {err}") from err
-            rows = self._rows_from_table(tile_table, where)
-        else:
-            rows = self._rows_from_headers()
-        if not rows:
-            raise FileFormatError(
-                f"no survey tiles in {self.directory}: give tile_table= or put *events*.fits "
-                "files with RA_MIN/RA_MAX/DE_MIN/DE_MAX (or RA_CEN/DE_CEN) keywords there"
-            )
-        self._rows = rows
-        self._boxes = [r.get("box") for r in rows]
-        self._centres = np.array([r["centre"] for r in rows], dtype=float)
-
-    def _rows_from_table(self, table, where: str) -> list[dict]:
-        c = self.columns
-        need = [c["events"]] + [c[k] for k in _BOX]
-        missing = [n for n in need if n not in table.colnames]
-        if missing:
-            raise MissingColumnError(
-                f"tile table {where} lacks column(s) {missing}; it has {table.colnames} "
-                "(map other names with tile_columns={...})"
-            )
-        rows = []
-        for r in table:
-            box = tuple(float(r[c[k]]) for k in _BOX)
-            cen = (
-                (float(r[c["ra_cen"]]), float(r[c["dec_cen"]]))
-                if c["ra_cen"] in table.colnames and c["dec_cen"] in table.colnames
-                else ((box[0] + ((box[1] - box[0]) % 360.0) / 2) % 360.0, (box[2] + box[3]) / 2)
-            )
-            exp = str(r[c["expmap"]]).strip() if c["expmap"] in table.colnames else ""
-            rows.append(
-                {
-                    "events": self.directory / str(r[c["events"]]).strip(),
-                    "expmap": self.directory / exp if exp else None,
-                    "box": box,
-                    "centre": cen,
-                }
-            )
-        return rows
-
-    def _rows_from_headers(self) -> list[dict]:
-        from astropy.io import fits
-
-        files = sorted(glob.glob(str(self.directory / "**" / "*events*.fits*"), recursive=True))
-        c = self.columns
-        rows = []
-        for f in files:
-            p = Path(f)
-            try:
-                h = fits.getheader(p, "EVENTS")
-            except Exception as err:  # astropy raises many kinds
-                raise FileFormatError(f"cannot read the EVENTS header of tile {p}: {err}") from err
-            box = None
-            if all(c[k] in h for k in _BOX):
-                box = tuple(float(h[c[k]]) for k in _BOX)
-            if c["ra_cen"] in h and c["dec_cen"] in h:
-                cen = (float(h[c["ra_cen"]]), float(h[c["dec_cen"]]))
-            else:
-                keys = [k for k in h if str(k).startswith("TCTYP")]
-                tc = {str(h[k])[:3]: k[5:] for k in keys}
-                if "RA-" not in tc or "DEC" not in tc:
-                    raise FileFormatError(
-                        f"tile {p} has neither a unique area (RA_MIN...) nor a centre "
-                        "(RA_CEN/DE_CEN or X/Y TCRVL keywords); pass a tile_table"
-                    )
-                cen = (float(h[f"TCRVL{tc['RA-']}"]), float(h[f"TCRVL{tc['DEC']}"]))
-            stem = p.name.split("_events")[0]
-            exp = sorted(p.parent.glob(f"{stem}*expmap*.fits*"))
-            rows.append({"events": p, "expmap": exp[0] if exp else None, "box": box,
-                         "centre": cen})  # fmt: skip
-        return rows
+    # ------------------------------------------------------- index (TileIndex)
+    @property
+    def _rows(self) -> list[dict]:
+        return self.index.rows
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self.index)
 
     @property
     def tile_names(self) -> list[str]:
         """Event-file stems of the tiles (``tile_101`` for ``tile_101_events.fits``)."""
-        return [r["events"].name.split("_events")[0].split(".fits")[0] for r in self._rows]
+        return self.index.tile_names
 
     def __repr__(self) -> str:
         return f"<SurveyTiles: {len(self)} tiles in {self.directory}>"
 
-    # -------------------------------------------------------------- ownership
     def owner(self, ra: Any, dec: Any) -> np.ndarray:
         """Index of the tile that owns each position (deg); -1 outside every tile.
+
+        See `TileIndex.owner`.
 
         Examples
         --------
@@ -367,43 +164,12 @@ class SurveyTiles:
         >>> SurveyTiles(d).owner([9.8, 10.2, 50.0], [0.0, 0.0, 0.0]).tolist()
         [0, 1, -1]
         """
-        ra = np.asarray(ra, dtype=float) % 360.0
-        dec = np.asarray(dec, dtype=float)
-        out = np.full(ra.shape, -1, dtype=np.int64)
-        if all(b is not None for b in self._boxes):
-            for k, box in enumerate(self._boxes):
-                out[(out < 0) & _in_box(ra, dec, box)] = k
-            return out
-        # nearest tile centre (no unique areas known)
-        sep = np.stack([angular_separation_deg(ra, dec, *c) for c in self._centres])
-        return np.argmin(sep, axis=0)
+        return self.index.owner(ra, dec)
 
     def tiles_for(self, center: Any, radius: Any) -> list[int]:
         """Tiles whose unique area meets the circle of ``radius`` about ``center``."""
-        ra0, dec0 = _center_deg(center)
-        r = _radius_deg(radius)
-        d_lo, d_hi = dec0 - r, dec0 + r
-        if abs(d_lo) >= 90 or abs(d_hi) >= 90:
-            dra = 180.0
-        else:
-            dra = r / max(np.cos(np.radians(max(abs(d_lo), abs(d_hi)))), 1e-6)
-        out = []
-        if any(b is None for b in self._boxes):
-            # nearest-centre ownership: the owner of a point may be any tile; the
-            # ownership test keeps each photon once (slower: every tile is scanned)
-            return list(range(len(self)))
-        for k, box in enumerate(self._boxes):
-            ra_lo, ra_hi, b_lo, b_hi = box
-            if b_hi < d_lo or b_lo > d_hi:
-                continue
-            if dra < 180.0 and (ra_hi - ra_lo) % 360.0 != 0.0:
-                # circular-interval overlap of [ra0-dra, ra0+dra] and [ra_lo, ra_hi)
-                width = (ra_hi - ra_lo) % 360.0
-                start = (ra0 - dra - ra_lo) % 360.0
-                if not (start < width or (start + 2 * dra) >= 360.0):
-                    continue
-            out.append(k)
-        return out
+        return self.index.tiles_for(center, radius)
+
 
     # ------------------------------------------------------------------ reading
     def _tile(self, k: int) -> _Tile:
@@ -411,7 +177,7 @@ class SurveyTiles:
             self._cache.move_to_end(k)
             return self._cache[k]
         path = self._rows[k]["events"]
-        tile = _Tile(path, self.gti_extensions, self.flare_gti)
+        tile = open_tile(path, self.gti_extensions, self.flare_gti)
         self.open_counts[path.name] = self.open_counts.get(path.name, 0) + 1
         self._cache[k] = tile
         while len(self._cache) > self.cache_size:
@@ -454,7 +220,7 @@ class SurveyTiles:
             When no tile owns ``center``.
         """
         ra0, dec0 = _center_deg(center)
-        r = _radius_deg(radius)
+        r = radius_deg(radius)
         if self.owner(ra0, dec0) < 0:
             raise OutsideSurveyError(
                 f"position RA={ra0:.5f}, Dec={dec0:.5f} deg lies outside every tile of the "
@@ -482,12 +248,12 @@ class SurveyTiles:
             if self.apply_gti and time is not None:
                 time = np.asarray(time, dtype=np.float64)
                 if t.flare is not None:
-                    sel &= _in_intervals(time, t.flare)
+                    sel &= in_intervals(time, t.flare)
                 if t.gtis and tm is not None:
                     good = np.zeros(rows.size, bool)
                     for cam, iv in t.gtis.items():
                         m = tm == cam
-                        good[m] = _in_intervals(time[m], iv)
+                        good[m] = in_intervals(time[m], iv)
                     missing = ~np.isin(tm, list(t.gtis))
                     good |= missing  # a camera without a GTI extension keeps its events
                     sel &= good
@@ -588,24 +354,27 @@ class SurveyTiles:
         """Exposure (s) on a cluster's comoving grid, each pixel from the tile owning it.
 
         See `astroclustermass.images.exposure` for the method (bilinear
-        interpolation at pixel centres). Pixels outside the survey are 0.
+        interpolation at pixel centres). Pixels outside the survey are 0; a
+        map that does not cover its tile's unique area raises
+        `~astroclustermass.exceptions.FileFormatError` naming it.
         """
         from ..images.exposure import grid_sky_positions
 
         ra, dec = grid_sky_positions(center, redshift, npix, aperture, cosmology)
         own = self.owner(ra, dec)
         out = np.zeros(ra.shape, dtype=np.float64)
+        boxes = all(r["box"] is not None for r in self._rows)
         for k in np.unique(own[own >= 0]):
             m = own == k
-            out[m] = self.exposure_map(int(k)).sample(ra[m], dec[m])
+            emap = self.exposure_map(int(k))
+            out[m] = emap.sample(ra[m], dec[m])
+            off = np.flatnonzero(np.isnan(out[m]))
+            if boxes and off.size:  # the tile's own sky must be on its map
+                i = off[0]
+                raise FileFormatError(
+                    f"exposure map {emap.path} of tile {self.tile_names[k]} does not cover "
+                    f"{off.size} pixel(s) of the tile's own sky area, e.g. RA="
+                    f"{ra[m][i]:.4f}, Dec={dec[m][i]:.4f}: it is another tile's map or cut "
+                    "short; check the EXPMAP column of the tile table"
+                )
         return np.nan_to_num(out, nan=0.0).astype(np.float32)
-
-
-def _radius_deg(radius: Any) -> float:
-    if isinstance(radius, u.Quantity):
-        r = float(radius.to_value(u.deg))
-    else:
-        r = float(radius)
-    if not (np.isfinite(r) and 0 < r < 90):
-        raise InputError(f"radius must be an angle between 0 and 90 deg; got {radius!r}")
-    return r

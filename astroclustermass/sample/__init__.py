@@ -10,5 +10,6 @@ Examples
 from .arrays import SOURCES
 from .cluster_sample import ClusterSample
 from .protocol import SampleLike
+from .r500c import iterative_r500c
 
-__all__ = ["ClusterSample", "SOURCES", "SampleLike"]
+__all__ = ["ClusterSample", "SOURCES", "SampleLike", "iterative_r500c"]

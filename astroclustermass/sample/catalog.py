@@ -34,6 +34,38 @@ _REQUIRED = ("file", "ra", "dec", "redshift")
 _GALAXY_COLUMNS = ("x_proj", "y_proj", "ra", "dec", "v_los", "z_gal", "m_star")
 #: column_map keys that name galaxy-table columns only (the rest map the catalogue)
 _GALAXY_ONLY = ("cluster_id", "x_proj", "y_proj", "v_los", "z_gal", "m_star")
+#: what a cluster's R500c (comoving h⁻¹ Mpc) and M500c (h⁻¹ M☉) can be: values outside
+#: are a unit slip (kpc without a unit, masses in 1e14 Msun or log10) and are refused
+_R500C_RANGE = (0.01, 10.0)
+_M500C_RANGE = (1e10, 1e17)
+
+
+def _check_plausible(values, unit, where: str, rows: list, kind: str) -> None:
+    """Refuse radii/masses no cluster has: the unit was ambiguous or missing."""
+    lo, hi = _R500C_RANGE if kind == "r500c" else _M500C_RANGE
+    arr = np.asarray(values, dtype=float)
+    bad = np.flatnonzero(np.isfinite(arr) & ((arr < lo) | (arr > hi)))
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    given = f"unit {unit}" if unit is not None else "no unit (plain numbers)"
+    if kind == "r500c":
+        what = f"{lo:g}-{hi:g} comoving h^-1 Mpc"
+        fix = (
+            "give the column its unit (e.g. 'kpc' for physical kiloparsec, 'Mpc / littleh' for "
+            "comoving h^-1 Mpc) or pass r500c_frame= where the unit cannot say"
+        )
+    else:
+        what = f"{lo:.0e}-{hi:.0e} h^-1 Msun"
+        fix = (
+            "give the column its unit (e.g. '1e14 Msun', 'Msun', 'Msun / littleh'); log10 "
+            "masses belong in a column mapped onto 'log10_m500c'"
+        )
+    raise InputError(
+        f"{where} has {bad.size} value(s) outside the {what} a cluster can have, the first "
+        f"in {rows[i]}: {arr[i]:.4g} after conversion from {given}; the unit is ambiguous or "
+        f"wrong: {fix}"
+    )
 
 
 def read_table(path: Path, what: str) -> Table:
@@ -181,6 +213,7 @@ def read_catalog(
             name=f"{where} 'r500c'",
         )
         check_positive_or_unknown(r500, f"{where} 'r500c'", rows)
+        _check_plausible(r500, unit, f"{where} 'r500c'", rows, "r500c")
         cat["r500c"] = r500
         cat["r500c"].description = "R500c in comoving h^-1 Mpc" + (
             f" (converted from {unit})" if unit is not None else ""
@@ -191,6 +224,7 @@ def read_catalog(
             column_values(cat, "m500c", None, path), unit, cosmo, name=f"{where} 'm500c'"
         )
         check_positive_or_unknown(mass, f"{where} 'm500c'", rows)
+        _check_plausible(mass, unit, f"{where} 'm500c'", rows, "m500c")
         cat["m500c"] = mass
         cat["m500c"].description = "M500c in h^-1 Msun"
         if "log10_m500c" not in cat.colnames:

@@ -635,14 +635,17 @@ class ClusterSample:
 
         Parameters
         ----------
-        kind : {'octant', 'kfold'} or int
+        kind : {'octant', 'sky', 'sky:N', 'kfold'} or int
             ``'octant'``: one fold per non-empty octant of the comoving box
             (``floor(xyz / (box_size / 2))``, Ho et al. 2023 Sec. 4.1; the box
             size is ``catalog.meta['box_size']``, default 352 h⁻¹ Mpc, and the
-            catalogue needs ``x``, ``y``, ``z``). ``'kfold'`` or an int: random
-            k-fold.
+            catalogue needs ``x``, ``y``, ``z``). ``'sky'``: ``k`` (default 8)
+            contiguous RA/Dec patches of about equal counts, for a survey
+            catalogue (`~astroclustermass.sample.folds.sky_patch_index`).
+            ``'kfold'`` or an int: random k-fold.
         k : int, optional
-            Number of random folds (selects ``'kfold'``; default 10).
+            Number of random folds (selects ``'kfold'``; default 10), or of
+            sky patches with ``kind='sky'``.
         seed : int or Generator, optional
             Seed of the random folds.
 

@@ -2,7 +2,9 @@
 
 ``octant`` folds split the comoving simulation box into its 8 octants as in Ho
 et al. (2023), Sec. 4.1, so that no cluster and its large-scale environment are
-both in a training and in a test fold; ``kfold`` is a seeded random split.
+both in a training and in a test fold; ``sky`` folds do the same for a survey
+catalogue, which has no box positions, with contiguous patches of the sky
+(`sky_patch_index`); ``kfold`` is a seeded random split.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ import numpy as np
 from .._utils import get_rng
 from ..exceptions import InputError, MissingColumnError
 
-__all__ = ["DEFAULT_BOX_SIZE", "DEFAULT_K", "octant_index", "make_folds", "parse_fold_spec"]
+__all__ = [
+    "DEFAULT_BOX_SIZE",
+    "DEFAULT_K",
+    "DEFAULT_SKY_PATCHES",
+    "octant_index",
+    "sky_patch_index",
+    "make_folds",
+    "parse_fold_spec",
+]
 
 #: Side of the Magneticum Box2/hr volume in comoving h⁻¹ Mpc (used when the
 #: catalogue meta has no ``box_size``).
@@ -24,14 +34,19 @@ DEFAULT_BOX_SIZE = 352.0
 #: Number of random folds of ``'kfold'``.
 DEFAULT_K = 10
 
+#: Number of sky patches of ``'sky'`` (as many as the box has octants).
+DEFAULT_SKY_PATCHES = 8
+
 
 def parse_fold_spec(spec: Any) -> str | int | list:
     """The one parser of fold specifications (Python API, CLI and benchmark).
 
     Parameters
     ----------
-    spec : 'octant', 'kfold', int, str of an int, or sequence of (train, test)
-        ``'octant'``: the 8 octants of the simulation box; ``'kfold'``:
+    spec : 'octant', 'sky', 'sky:N', 'kfold', int, str of an int, or sequence of (train, test)
+        ``'octant'``: the 8 octants of the simulation box; ``'sky'``
+        (``'sky:N'``): `DEFAULT_SKY_PATCHES` (N) contiguous sky patches
+        (`sky_patch_index`), returned as ``'sky:N'``; ``'kfold'``:
         `DEFAULT_K` random folds; an int ``k >= 2`` (or its text, as the
         command line gives it): k random folds; a sequence: explicit index
         pairs, returned as a list (checked by
@@ -39,7 +54,7 @@ def parse_fold_spec(spec: Any) -> str | int | list:
 
     Returns
     -------
-    'octant', int or list
+    'octant', 'sky:N', int or list
 
     Raises
     ------
@@ -50,18 +65,25 @@ def parse_fold_spec(spec: Any) -> str | int | list:
     --------
     >>> parse_fold_spec("octant"), parse_fold_spec("kfold"), parse_fold_spec("5")
     ('octant', 10, 5)
+    >>> parse_fold_spec("sky"), parse_fold_spec("sky:12")
+    ('sky:8', 'sky:12')
     >>> parse_fold_spec(1)
     Traceback (most recent call last):
     ...
-    astroclustermass.exceptions.InputError: folds must be 'octant', 'kfold', an integer >= 2 or (train, test) index pairs; got 1
+    astroclustermass.exceptions.InputError: folds must be 'octant', 'sky', 'sky:N', 'kfold', an integer >= 2 or (train, test) index pairs; got 1
     """
     message = (
-        "folds must be 'octant', 'kfold', an integer >= 2 or (train, test) index pairs; "
-        f"got {spec!r}"
+        "folds must be 'octant', 'sky', 'sky:N', 'kfold', an integer >= 2 or (train, test) "
+        f"index pairs; got {spec!r}"
     )
     if isinstance(spec, str):
         if spec == "octant":
             return spec
+        if spec == "sky" or spec.startswith("sky:"):
+            n = spec[4:] or str(DEFAULT_SKY_PATCHES)
+            if not n.isdigit() or int(n) < 2:
+                raise InputError(message)
+            return f"sky:{int(n)}"
         if spec == "kfold":
             return DEFAULT_K
         try:
@@ -116,7 +138,8 @@ def octant_index(catalog: Any, box_size: float | None = None) -> np.ndarray:
     if missing:
         raise MissingColumnError(
             f"octant folds need the comoving box position columns x, y, z in the catalogue; "
-            f"missing {missing}. Use folds(kind='kfold', k=...) for random folds instead"
+            f"missing {missing}. Use folds(kind='sky') for contiguous sky patches (a survey "
+            "catalogue) or folds(kind='kfold', k=...) for random folds instead"
         )
     size = _box_size(catalog.meta) if box_size is None else float(box_size)
     idx = np.zeros(len(catalog), dtype=np.int64)
@@ -131,6 +154,115 @@ def octant_index(catalog: Any, box_size: float | None = None) -> np.ndarray:
     return idx
 
 
+def _split_counts(n: int, parts: int) -> np.ndarray:
+    """``parts`` sizes as equal as possible that sum to ``n``."""
+    return np.diff(np.round(np.linspace(0, n, parts + 1)).astype(np.int64))
+
+
+def _ra_unwrapped(ra: np.ndarray) -> tuple[np.ndarray, float]:
+    """RA (deg) measured from the middle of the widest empty gap of the circle: (ra', origin)."""
+    if ra.size < 2:
+        return np.zeros(ra.size), float(ra[0]) if ra.size else 0.0
+    srt = np.sort(ra % 360.0)
+    gaps = np.diff(np.concatenate([srt, [srt[0] + 360.0]]))
+    k = int(np.argmax(gaps))
+    origin = float((srt[k] + 0.5 * gaps[k]) % 360.0)  # the middle of the gap: no cluster there
+    return (ra - origin) % 360.0, origin
+
+
+def sky_patch_index(catalog: Any, n_patches: int = DEFAULT_SKY_PATCHES) -> tuple[np.ndarray, list]:
+    """Contiguous sky patches of about equal counts: ``(patch of each cluster, boxes)``.
+
+    The catalogue is cut into Dec stripes of equal counts, and each stripe
+    into RA intervals of equal counts (RA measured from the widest empty gap
+    of the stripe, so a sample across RA = 0 is not cut there); the number of
+    stripes makes patches roughly square on the sky (``√(N Δδ / (Δα cos δ))``).
+    Every patch is an RA/Dec box, boundaries half-way between neighbouring
+    clusters, so the patches are disjoint, contiguous and cover the sample,
+    and clusters that are neighbours on the sky share a patch except across a
+    boundary.
+
+    Parameters
+    ----------
+    catalog : `~astropy.table.Table`
+        Needs ``ra``, ``dec`` (deg).
+    n_patches : int
+        Number of patches (≥ 2, at most the number of clusters).
+
+    Returns
+    -------
+    index : ndarray of int64
+        Patch of each cluster, 0..n_patches-1.
+    boxes : list of dict
+        Per patch ``dec_lo``, ``dec_hi``, ``ra_lo``, ``ra_width`` (deg; the
+        RA interval runs east from ``ra_lo`` by ``ra_width`` and may cross
+        0): the boxes partition the sphere.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> t = Table({"ra": [1.0, 2.0, 359.0, 358.0], "dec": [0.0, 0.0, 0.0, 0.0]})
+    >>> idx, boxes = sky_patch_index(t, 2)
+    >>> idx.tolist()  # RA 358-359 and 1-2: the cut is in the widest gap, not at 0
+    [1, 1, 0, 0]
+    """
+    missing = [c for c in ("ra", "dec") if c not in catalog.colnames]
+    if missing:
+        raise MissingColumnError(
+            f"sky folds need the columns ra, dec (deg) in the catalogue; missing {missing}. "
+            "Map other names with column_map={'ra': ..., 'dec': ...}"
+        )
+    ra, dec = (
+        np.asarray(
+            u.Quantity(catalog[c]).to_value(u.deg) if getattr(catalog[c], "unit", None)
+            else catalog[c], dtype=float,
+        )  # fmt: skip
+        for c in ("ra", "dec")
+    )
+    if not (np.isfinite(ra).all() and np.isfinite(dec).all()):
+        raise InputError("sky folds: the catalogue's ra/dec have NaN/inf values")
+    n = ra.size
+    k = int(n_patches)
+    if not 2 <= k <= n:
+        raise InputError(
+            f"the number of sky patches must be between 2 and the sample size {n}; got {k}"
+        )
+    ra_u, _ = _ra_unwrapped(ra)
+    width = max(float(np.ptp(ra_u)) * np.cos(np.radians(np.median(dec))), 1e-9)
+    height = max(float(np.ptp(dec)), 1e-9)
+    n_dec = int(np.clip(np.round(np.sqrt(k * height / width)), 1, k))
+    per_stripe = _split_counts(k, n_dec)  # patches per stripe
+    sizes = _split_counts(n, k)
+    index = np.empty(n, np.int64)
+    boxes: list[dict] = []
+    order = np.lexsort((ra, dec))
+    start, patch = 0, 0
+    d_edges = [-90.0]
+    for m in per_stripe:
+        count = int(sizes[patch : patch + m].sum())
+        rows = order[start : start + count]
+        start += count
+        nxt = order[start] if start < n else None
+        d_hi = 90.0 if nxt is None else 0.5 * (dec[rows[-1]] + dec[nxt])
+        d_lo = d_edges[-1]
+        d_edges.append(d_hi)
+        r_u, origin = _ra_unwrapped(ra[rows])
+        ro = np.argsort(r_u, kind="stable")
+        a = 0
+        for q in range(m):
+            c = int(sizes[patch])
+            part = rows[ro[a : a + c]]
+            index[part] = patch
+            lo_u = 0.0 if q == 0 else 0.5 * (r_u[ro[a - 1]] + r_u[ro[a]])
+            hi_u = 360.0 if q == m - 1 else 0.5 * (r_u[ro[a + c - 1]] + r_u[ro[a + c]])
+            boxes.append({"dec_lo": float(d_lo), "dec_hi": float(d_hi),
+                          "ra_lo": float((origin + lo_u) % 360.0),
+                          "ra_width": float(hi_u - lo_u)})  # fmt: skip
+            a += c
+            patch += 1
+    return index, boxes
+
+
 def make_folds(
     catalog: Any, kind: str | int = "octant", k: int | None = None, seed: Any = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -140,8 +272,10 @@ def make_folds(
     ----------
     catalog : `~astropy.table.Table`
         The sample catalogue.
-    kind : {'octant', 'kfold'} or int
+    kind : {'octant', 'sky', 'sky:N', 'kfold'} or int
         ``'octant'``: one fold per non-empty octant of the box (at most 8).
+        ``'sky'``/``'sky:N'``: one fold per contiguous sky patch
+        (`sky_patch_index`; ``k`` or N patches, default 8).
         ``'kfold'`` (or an int, taken as ``k``): random k-fold.
     k : int, optional
         Number of random folds; giving it selects ``'kfold'``.
@@ -161,6 +295,13 @@ def make_folds(
     (5, True)
     """
     n = len(catalog)
+    if isinstance(kind, str) and (kind == "sky" or kind.startswith("sky:")):
+        n_sky = int(parse_fold_spec(kind)[4:]) if k is None or kind != "sky" else int(k)
+        if n == 0:
+            raise InputError("cannot make folds of an empty sample")
+        patch, _ = sky_patch_index(catalog, n_sky)
+        everything = np.arange(n, dtype=np.int64)
+        return [(everything[patch != p], everything[patch == p]) for p in range(n_sky)]
     if isinstance(kind, (int, np.integer)) and not isinstance(kind, bool):
         kind, k = "kfold", int(kind)
     elif k is not None:
@@ -185,4 +326,6 @@ def make_folds(
             mask[test] = False
             out.append((everything[mask], test))
         return out
-    raise InputError(f"kind must be 'octant', 'kfold' or an int number of folds; got {kind!r}")
+    raise InputError(
+        f"kind must be 'octant', 'sky', 'sky:N', 'kfold' or an int number of folds; got {kind!r}"
+    )

@@ -111,14 +111,17 @@ def cluster_events(opts: dict, task: dict, npix: int, aperture: float, cosmology
     center, z = (task["ra"], task["dec"]), task["redshift"]
     ev = tiles.cutout(center, z, aperture, cosmology)
     exposure = tiles.exposure_on_grid(center, z, npix, aperture, cosmology)
-    c = npix // 2
-    centre = exposure[c - 1 : c + 1, c - 1 : c + 1] if npix % 2 == 0 else exposure[c, c]
-    if not np.all(centre > 0):
+    # the exposure at the centre itself, from the map of the tile owning it (a cluster
+    # just inside the survey's edge has central pixels outside it, yet was observed)
+    owner = int(tiles.owner(task["ra"], task["dec"]))
+    centre = float(np.nan_to_num(tiles.exposure_map(owner).sample(task["ra"], task["dec"])))
+    if not centre > 0:
         raise ZeroExposureError(
             f"zero exposure at the centre (RA={task['ra']:.5f}, Dec={task['dec']:.5f}) in the "
-            f"exposure maps of tiles {ev.meta.get('tiles')}; the cluster was not observed"
+            f"exposure map of tile {tiles.tile_names[owner]} "
+            f"({tiles.index.rows[owner]['expmap']}); the cluster was not observed"
         )
-    ev.meta["exposure"] = float(np.mean(centre))
+    ev.meta["exposure"] = centre
     return ev, exposure
 
 
