@@ -30,6 +30,7 @@ _LAZY = {
     "MassEstimator": "estimators",
     "MassPrediction": "estimators",
     "ScalingRelation": "estimators",
+    "pretrained_models": "estimators",
     "Attribution": "attribution",
     "AttributionMap": "attribution",
     "cross_validate": "evaluation",

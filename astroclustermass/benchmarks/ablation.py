@@ -202,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else 2
     from ..sample import ClusterSample
 
-    sample = _subset(ClusterSample.read(args.sample, lazy=False), args.n_clusters, 0)
+    sample = _subset(ClusterSample.read(args.sample), args.n_clusters, 0).load()
     base = {"patience": args.patience} if args.patience else {}
     table = run_ablation(
         sample,

@@ -37,4 +37,12 @@ def run(args: argparse.Namespace) -> int:
                 origin = f"unavailable: {err}"
             tail = f"  (from {origin})" if origin and origin != "builtin" else ""
             print(f"  {name:<{width}}  {text}{tail}")
+    from ..estimators.pretrained import pretrained_models
+
+    print("pretrained models (predict --model pretrained:NAME; card: README.md beside each):")
+    for row in pretrained_models():
+        print(
+            f"  {row['name']}  {row['description']}; {row['npix']}² maps, "
+            f"held-out scatter {row['scatter_dex']:.3f} dex"
+        )
     return 0

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import argparse
 
+from ..exceptions import InputError
 from ._common import output_file, progress
 from ._select import add_selection_options, select_clusters
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``predict`` command to the sub-parsers of the main parser."""
-    p = sub.add_parser("predict", help="predict masses with a saved model")
-    p.add_argument("model", help="model directory written by `train`")
-    p.add_argument("--sample", required=True, help="sample (HDF5)")
+    p = sub.add_parser(
+        "predict",
+        help="predict masses with a saved or shipped model",
+        description="astroclustermass predict MODEL --sample SAMPLE, or "
+        "astroclustermass predict --model MODEL SAMPLE; MODEL is a directory written by "
+        "`train` or pretrained:NAME (`astroclustermass plugins` lists the shipped models).",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="MODEL and/or SAMPLE (see above)")
+    p.add_argument("--model", help="model directory, or pretrained:NAME for a shipped model")
+    p.add_argument("--sample", help="sample (HDF5)")
     p.add_argument("--out", required=True, help="output ECSV table")
     p.add_argument(
         "--h",
@@ -32,6 +40,23 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
+#: How a shipped model is named where a model directory is expected.
+PRETRAINED_PREFIX = "pretrained:"
+
+
+def _model_and_sample(args: argparse.Namespace) -> tuple[str, str]:
+    """MODEL and SAMPLE from ``MODEL --sample SAMPLE`` or ``--model MODEL SAMPLE``."""
+    given = [args.model, args.sample]
+    free = list(args.paths)
+    filled = [g if g is not None else (free.pop(0) if free else None) for g in given]
+    if None in filled or free:
+        raise InputError(
+            "predict takes one model and one sample: `predict MODEL --sample SAMPLE` or "
+            f"`predict --model MODEL SAMPLE`; got {' '.join(args.paths)}"
+        )
+    return filled[0], filled[1]
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``astroclustermass predict`` with the parsed ``args``; returns the exit status."""
     from .._utils import atomic_write
@@ -39,14 +64,23 @@ def run(args: argparse.Namespace) -> int:
     from ..estimators.publish import publication_table
     from ..sample import ClusterSample
 
+    model, sample_path = _model_and_sample(args)
     out = output_file(args)
-    estimator = MassEstimator.load(args.model)
-    sample = select_clusters(args, ClusterSample.read(args.sample))
+    if model.startswith(PRETRAINED_PREFIX):
+        from ..estimators.pretrained import PRETRAINED_DIR
+
+        name = model[len(PRETRAINED_PREFIX) :]
+        estimator = MassEstimator.pretrained(name)
+        model_path = PRETRAINED_DIR / name / "model"
+    else:
+        estimator = MassEstimator.load(model)
+        model_path = model
+    sample = select_clusters(args, ClusterSample.read(sample_path))
     prediction = estimator.predict(sample, progress=progress(args))
     table = prediction
     if not args.raw:
         table = publication_table(
-            prediction, sample, h=args.h, estimator=estimator, model_path=args.model
+            prediction, sample, h=args.h, estimator=estimator, model_path=model_path
         )
     with atomic_write(out) as tmp:
         table.write(tmp, format="ascii.ecsv", overwrite=True)

@@ -30,6 +30,9 @@ _LAZY = {
     "ConformalEstimator": "conformal",
     "DeepEnsemble": "deep_ensemble",
     "publication_table": "publish",
+    "pretrained_models": "pretrained",
+    "model_card": "pretrained",
+    "load_pretrained": "pretrained",
 }
 
 __all__ = ["MassEstimator", "MassPrediction", "InputSpec", "clone", "check_is_fitted", *_LAZY]

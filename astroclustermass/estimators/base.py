@@ -187,6 +187,23 @@ class MassEstimator(ParamsMixin, ABC):
 
         return estimator_registry().create(name, **params)
 
+    @classmethod
+    def pretrained(cls, name: str) -> MassEstimator:
+        """Load a model shipped with the package (see `pretrained_models`).
+
+        Its model card (training data, ranges, held-out scatter, what it is
+        not valid for) is on the result as ``model_card_``.
+
+        Examples
+        --------
+        >>> est = MassEstimator.pretrained("multiband_cnn_2ks")
+        >>> est.model_card_["training"]["npix"]
+        64
+        """
+        from .pretrained import load_pretrained
+
+        return load_pretrained(name)
+
     @staticmethod
     def available() -> dict[str, str]:
         """Registered estimator names with one-line descriptions.
