@@ -115,14 +115,14 @@ class Section6:
 
     def _plot_ratio(self, path: Path) -> Path:
         fig, ax = self._figure()
-        for k, (label, t) in enumerate(self.ratio_profiles.items()):
+        for label, t in self.ratio_profiles.items():
             r = np.asarray(t["r_mid"], float)
             per_photon = label.endswith("per photon")
             wrt = "" if per_photon else f" ({self.table.meta.get('wrt', 'input')} scale)"
             (line,) = ax.plot(
                 r,
                 t["median"],
-                color=f"C{k % 2}",
+                color="C0" if label.startswith(_SINGLE) else "C1",
                 ls="-" if per_photon else "--",
                 label=f"{label}{wrt} / proxy",
             )
@@ -172,7 +172,7 @@ class Section6:
         ax.set_xticks(np.arange(len(labels)) + 0.1, labels)
         ax.set_ylabel(r"$\log_{10} S_{\rm mask}$ (Eq. 14): median, 16-84 %")
         ax.set_title("ICM- vs AGN-dominated pixels")
-        ax.legend(fontsize=8, ncols=2)
+        fig.legend(loc="outside lower center", fontsize=8, ncols=2)
         return save_png(fig, path)
 
     def _plot_bands(self, path: Path) -> Path:
@@ -197,7 +197,7 @@ class Section6:
         ax.set_xticks(x, list(t["band"]))
         ax.set_ylabel(r"$\log_{10}$ pixel saliency, median and 16-84 %")
         ax.set_title("multi-band CNN, per band (Fig. 9)")
-        ax.legend()
+        fig.legend(loc="outside lower center", ncols=2)
         return save_png(fig, path)
 
 
