@@ -112,6 +112,10 @@ PUBLIC = {
         "ScalingRelation",
         "available_relations",
         "convert_mass_definition",
+        "publication_table",
+        "pretrained_models",
+        "model_card",
+        "load_pretrained",
     ],
     "attribution": [
         "Attribution",
