@@ -133,3 +133,24 @@ def test_cross_validate_on_dask_equals_local(client):
     np.testing.assert_array_equal(local["log10_m500c"], dask["log10_m500c"])
     np.testing.assert_array_equal(local["fold"], dask["fold"])
     assert len(dask.meta["folds"]) == 2
+
+
+def _malloc_state(_item):
+    import os
+
+    from astroclustermass._utils import _processes
+
+    return "MALLOC_TRIM_THRESHOLD_" in os.environ, _processes._malloc_tuned
+
+
+def test_dask_workers_raise_the_malloc_thresholds_the_nanny_pins(client):
+    # the nanny pins glibc's thresholds (numpy temporaries then page-fault on every
+    # allocation); every task of map_unordered first raises them in its worker
+    import sys
+
+    from astroclustermass._utils._processes import map_unordered
+
+    results = dict(map_unordered(_malloc_state, list(range(4)), client=client))
+    assert sorted(results) == [0, 1, 2, 3]
+    for pinned, tuned in results.values():
+        assert tuned == (pinned and sys.platform.startswith("linux"))
