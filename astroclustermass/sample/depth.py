@@ -141,7 +141,8 @@ def cluster_exposure(sample: Any) -> np.ndarray | None:
     Examples
     --------
     >>> from astroclustermass.sample import ClusterSample
-    >>> s = ClusterSample.from_arrays({"redshift": [0.1, 0.2], "exposure": [200.0, 2000.0]})
+    >>> s = ClusterSample.from_arrays({"redshift": [0.1, 0.2], "exposure": [200.0, 2000.0]},
+    ...                               images={"bolometric": np.ones((2, 1, 4, 4))})
     >>> cluster_exposure(s).tolist()
     [200.0, 2000.0]
     """
@@ -177,6 +178,7 @@ def with_count_rates(sample: Any) -> Any:
     --------
     >>> from astroclustermass.sample import ClusterSample
     >>> s = ClusterSample.from_arrays({"redshift": [0.1], "exposure": [500.0]},
+    ...                               images={"bolometric": np.ones((1, 1, 4, 4))},
     ...                               observables={"n_phot": [100], "n_phot_500c": [50]})
     >>> out = with_count_rates(s)
     >>> float(out.observables["rate"][0]), float(out.observables["rate_500c"][0])
