@@ -24,7 +24,8 @@ that does, in the same run:
 * bias (mean of predicted − true log10 M500c) and scatter (its standard
   deviation) in dex per bin of exposure, and the warnings each model gave.
 
-Run it with (about 25 min on one free core)::
+Run it with (about 18 min on one core of a busy machine, 11 min with the
+simulations cached in ``--work``)::
 
     python -m astroclustermass.benchmarks.bench_depth --work depth-work
 
