@@ -7,7 +7,7 @@ import pytest
 
 from astroclustermass.estimators import MassEstimator
 from astroclustermass.exceptions import IncompatibleSampleError, InputError, OutOfRangeWarning
-from astroclustermass.sample import ClusterSample
+from astroclustermass.sample import ClusterSample, iterative_r500c
 from astroclustermass.sample.depth import (
     aperture_exposure,
     cluster_exposure,
@@ -82,6 +82,14 @@ def test_survey_build_stores_the_mean_exposure_and_count_rates(survey_sample):
     np.testing.assert_allclose(cluster_exposure(s), obs["exposure"])
     again = with_count_rates(s)
     np.testing.assert_allclose(again.observables["rate_500c"], obs["rate_500c"], rtol=1e-6)
+    # the iterative R500c (no truth) recounts n_phot_500c; the rate follows its radius
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        it = iterative_r500c(s, lambda n, z: 13.0 + 0.5 * np.log10(np.maximum(n, 1)))
+    o = it.observables
+    r_it = np.asarray(o["r500c_iter"], float)
+    np.testing.assert_allclose(o["exposure_500c"], aperture_exposure(maps, s.aperture, r_it))
+    np.testing.assert_allclose(o["rate_500c"], np.asarray(o["n_phot_500c"]) / o["exposure_500c"])
 
 
 def test_count_rate_is_invariant_under_the_exposure(tmp_path):
