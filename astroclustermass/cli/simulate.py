@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--depth",
         type=exposure,
         default=SUPPRESS,
-        help="survey depth: erass1 (varying, default), paper/uniform (2 ks) or seconds",
+        help="survey depth: erass1 (varying, default), erass1_wide (100 s-2 ks), paper (2 ks) or s",
     )
     p.add_argument(
         "--overwrite",

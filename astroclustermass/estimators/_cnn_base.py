@@ -134,6 +134,15 @@ class ImageCNNEstimator(TorchMassEstimator):
         ``fit(sample, resume=True)`` continues an interrupted fit.
     num_threads : int or None
         CPU threads used by torch during fit/predict (None: torch's default).
+    depth_input : None, 'scale' or 'map'
+        The survey depth as an input (`astroclustermass.estimators._depth_input`):
+        ``'scale'`` brings every map to the median training exposure
+        (counts × t_ref / t) before the transforms; ``'map'`` adds the
+        standardised log10 exposure (the per-pixel exposure map of a survey
+        build, else the cluster's exposure) as an input channel. Both read
+        the cluster's exposure (`~astroclustermass.sample.depth.cluster_exposure`).
+        None: counts only (maps at another depth than training's are
+        extrapolations; ``predict`` warns).
 
     Attributes
     ----------
@@ -198,6 +207,7 @@ class ImageCNNEstimator(TorchMassEstimator):
         "seed": [Interval(int, 0, None)],
         "checkpoint_dir": [None, str, os.PathLike],
         "num_threads": [None, Interval(int, 1, None)],
+        "depth_input": [None, Options({"scale", "map"})],
     }
 
     def __init__(
@@ -222,6 +232,7 @@ class ImageCNNEstimator(TorchMassEstimator):
         seed: int = 0,
         checkpoint_dir: str | Path | None = None,
         num_threads: int | None = None,
+        depth_input: str | None = None,
     ) -> None:
         self.bands = bands
         self.network_params = network_params
@@ -243,6 +254,7 @@ class ImageCNNEstimator(TorchMassEstimator):
         self.seed = seed
         self.checkpoint_dir = checkpoint_dir
         self.num_threads = num_threads
+        self.depth_input = depth_input
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Hyper-parameters; paths and torch devices are given as strings (JSON-safe)."""
@@ -286,6 +298,10 @@ class ImageCNNEstimator(TorchMassEstimator):
             self.transforms_ = {}
             self.training_means_ = {"counts": raw.mean(axis=0, dtype=np.float64)}
         tr = self.transforms_
+        if self.depth_input == "scale":  # counts at the reference (median training) exposure
+            from ._depth_input import scale_counts
+
+            raw = images = scale_counts(self, sample, raw, fit)
         if self.normalise_redshift:
             from ..images import RedshiftNormalizer
 
@@ -306,6 +322,10 @@ class ImageCNNEstimator(TorchMassEstimator):
                 tr["image_std"] = np.where(std > 0, std, 1.0).tolist()
             images = images - np.asarray(tr["image_mean"], np.float32)[None, :, None, None]
             images /= np.asarray(tr["image_std"], np.float32)[None, :, None, None]
+        if self.depth_input == "map":  # one more channel: the standardised log exposure
+            from ._depth_input import exposure_channel
+
+            images = np.concatenate([images, exposure_channel(self, sample, fit)], axis=1)
         inputs = {"image": images.astype(np.float32)}
         if self.redshift_input:
             if fit:
@@ -465,6 +485,12 @@ class ImageCNNEstimator(TorchMassEstimator):
         from ._forward import cube_input, image_inputs
 
         check_is_fitted(self)
+        if getattr(self, "depth_input", None) is not None:
+            raise InputError(
+                f"{type(self).__name__}(depth_input={self.depth_input!r}) reads each cluster's "
+                "exposure, which forward_counts does not take; attribution and the torch "
+                "forward pass need a model trained with depth_input=None"
+            )
         inputs = image_inputs(self, counts, redshift)
         if self.input_spec().get("cubes"):
             if cube is None:

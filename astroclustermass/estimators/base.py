@@ -47,6 +47,7 @@ from ..exceptions import (
     OutOfRangeWarning,
 )
 from ..sample.arrays import match_band_set
+from ..sample.depth import cluster_exposure
 from ..sample.protocol import SampleLike
 from ._domain import DomainModel, image_features
 from ._params import ParamsMixin
@@ -266,8 +267,9 @@ class MassEstimator(ParamsMixin, ABC):
         info["redshift_range"] = _range(cat["redshift"])
         if "log10_m500c" in cat.colnames:
             info["log10_m500c_range"] = _range(cat["log10_m500c"])
-        if "exposure" in cat.colnames:
-            info["exposure_range"] = _range(cat["exposure"])
+        exposure = cluster_exposure(sample)
+        if exposure is not None:
+            info["exposure_range"] = _range(exposure)
         return info
 
     def _check_compatible(self, sample: Any) -> None:
@@ -281,21 +283,27 @@ class MassEstimator(ParamsMixin, ABC):
                     "training settings"
                 )
         cat = sample.catalog
-        checks = [("redshift", "redshift_range", "redshift")]
-        if "exposure" in cat.colnames:
-            checks.append(("exposure", "exposure_range", "exposure time (s)"))
-        for col, key, what in checks:
+        checks = [(np.asarray(cat["redshift"], dtype=float), "redshift_range", "redshift", "")]
+        exposure = cluster_exposure(sample)
+        if exposure is not None:
+            hint = (
+                ""
+                if getattr(self, "depth_input", None) is not None
+                else " (a model trained across depths with depth_input='map' or 'scale' "
+                "reads the exposure)"
+            )
+            checks.append((exposure, "exposure_range", "exposure time (s)", hint))
+        for vals, key, what, hint in checks:
             rng = self.training_info_.get(key)
             if rng is None:
                 continue
-            vals = np.asarray(cat[col], dtype=float)
             tol = 1e-6 * max(1.0, abs(rng[1]))
             out = (vals < rng[0] - tol) | (vals > rng[1] + tol)
             if out.any():
                 warnings.warn(
                     f"{int(out.sum())} of {len(vals)} clusters have a {what} outside the range "
                     f"{rng[0]:g}-{rng[1]:g} that {type(self).__name__} was trained on; their "
-                    "masses are extrapolations",
+                    f"masses are extrapolations{hint}",
                     OutOfRangeWarning,
                     stacklevel=3,
                 )
@@ -431,8 +439,9 @@ class MassEstimator(ParamsMixin, ABC):
         blocks: dict[str, np.ndarray] = {"redshift": np.asarray(cat["redshift"], float)[:, None]}
         for bands in spec["bands"]:
             blocks.update(image_features(np.asarray(sample.images(bands)), bands.name))
-        if "exposure" in cat.colnames:
-            exposure = np.clip(np.asarray(cat["exposure"], float), 1e-3, None)
+        exposure = cluster_exposure(sample)
+        if exposure is not None:
+            exposure = np.clip(np.nan_to_num(exposure, nan=1e-3), 1e-3, None)
             blocks["log10 exposure"] = np.log10(exposure)[:, None]
         for col in spec["observables"]:
             values = get_observable(sample, col)

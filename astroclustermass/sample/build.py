@@ -79,6 +79,7 @@ def _process_cluster(cfg: _Config, task: dict) -> dict:
     """Everything computed from one cluster's files (runs in a worker)."""
     from ..events import EventList
     from ..images import bin_events
+    from .depth import aperture_exposure, rate_columns
     from .survey_build import apply_point_source_mask, cluster_events, cluster_mask
 
     maps: dict[str, np.ndarray] = {}
@@ -132,6 +133,12 @@ def _process_cluster(cfg: _Config, task: dict) -> dict:
     if isinstance(exposure, u.Quantity):
         exposure = exposure.to_value(u.s)
     obs["exposure"] = float(exposure) if exposure is not None else float("nan")
+    if "exposure" in maps:  # the survey's depth: mean vignetted exposure of the image / R500c
+        obs["exposure_centre"] = obs["exposure"]
+        obs["exposure"] = float(aperture_exposure(maps["exposure"], cfg.aperture))
+        if np.isfinite(r500):
+            obs["exposure_500c"] = float(aperture_exposure(maps["exposure"], cfg.aperture, r500))
+    rate_columns(obs)  # count rates: n_phot / exposure, n_phot_500c / exposure_500c
     if cfg.dynamics:
         out["cube"], warn = _cluster_dynamics(cfg, task, obs)
         if warn:
@@ -305,10 +312,12 @@ def _observables_table(ids: np.ndarray, obs_rows: list[dict]) -> Table:
     for row in obs_rows:
         keys += [k for k in row if k not in keys]
     order = ["n_phot", "n_phot_500c", "n_phot_icm", "n_phot_agn", "n_phot_background",
-             "n_gal", "sigma_v", "n_gal_cylinder", "exposure"]  # fmt: skip
+             "n_gal", "sigma_v", "n_gal_cylinder", "exposure", "exposure_500c",
+             "exposure_centre", "rate", "rate_500c"]  # fmt: skip
     keys = [k for k in order if k in keys] + [k for k in keys if k not in order]
     table = Table({"id": ids})
-    units = {"sigma_v": u.km / u.s, "exposure": u.s}
+    units = {"sigma_v": u.km / u.s, "exposure": u.s, "exposure_500c": u.s,
+             "exposure_centre": u.s, "rate": 1 / u.s, "rate_500c": 1 / u.s}  # fmt: skip
     for k in keys:
         vals = [r.get(k) for r in obs_rows]
         missing = np.array([v is None for v in vals], dtype=bool)

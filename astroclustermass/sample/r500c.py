@@ -204,7 +204,9 @@ def iterative_r500c(
         The same arrays; ``observables`` gets ``n_phot_500c`` (counts within
         the iterated R500c; the build's value, if any, moves to
         ``n_phot_500c_catalog``), ``r500c_iter`` (comoving h⁻¹ Mpc),
-        ``r500c_n_iter`` and ``r500c_converged``; ``meta['build']`` gets
+        ``r500c_n_iter`` and ``r500c_converged`` (and, when the sample has
+        exposures, ``exposure_500c`` and ``rate_500c`` within the iterated
+        radius: `~astroclustermass.sample.depth.with_count_rates`); ``meta['build']`` gets
         ``r500c_source`` (a sentence the benchmark report prints) and
         ``r500c_iteration`` (the settings and how many converged).
 
@@ -268,6 +270,10 @@ def iterative_r500c(
     obs["r500c_n_iter"] = n_iter
     obs["r500c_converged"] = converged
     out._observables = obs
+    if "exposure" in obs.colnames or "exposure" in sample.catalog.colnames:
+        from .depth import with_count_rates
+
+        out = with_count_rates(out)  # rate_500c and exposure_500c within the iterated R500c
     bad_ids = sample.ids[~converged].tolist()
     if bad_ids:
         warnings.warn(

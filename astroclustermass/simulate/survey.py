@@ -125,7 +125,8 @@ class MockSurvey:
         RA, Dec of the tile grid (deg); the default lies at ecliptic latitude
         about −73°, where the eRASS1 depth rises towards the south pole.
     depth : str or float
-        ``"erass1"`` (varying, a few hundred s), ``"paper"``/``"uniform"``
+        ``"erass1"`` (varying, a few hundred s), ``"erass1_wide"`` (100 s
+        at the ecliptic to 2 ks at the poles), ``"paper"``/``"uniform"``
         (2 ks) or seconds; see
         `~astroclustermass.simulate.survey_layout.exposure_at`.
     expmap_pixel_arcsec : float

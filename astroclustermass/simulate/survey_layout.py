@@ -14,6 +14,9 @@ Every tile has
 Depth presets (`exposure_at`): ``"erass1"`` is ``150 s / max(|cos β|, 0.1)``
 with β the ecliptic latitude — a few hundred seconds over most of the sky,
 rising towards the ecliptic poles as the eROSITA scanning law does;
+``"erass1_wide"`` is ``100 s × 20^(|β| / 90°)``, 100 s at the ecliptic to
+2 ks at the poles (the > 10× range of the depth study,
+``astroclustermass/benchmarks/bench_depth.py``);
 ``"paper"`` / ``"uniform"`` is a uniform 2 ks (Ho et al. 2023); a number is a
 uniform depth in seconds.
 
@@ -47,6 +50,8 @@ __all__ = [
 #: depth presets: name -> description (see `exposure_at`)
 DEPTH_PRESETS = {
     "erass1": "150 s / max(|cos(ecliptic latitude)|, 0.1): a few hundred s, rising to the poles",
+    "erass1_wide": "100 s x 20^(|ecliptic latitude| / 90 deg): 100 s at the ecliptic to 2 ks at "
+    "the poles (a 20x depth range, log-uniform in latitude, for depth studies)",
     "paper": "uniform 2000 s (Ho et al. 2023)",
     "uniform": "uniform 2000 s (same as 'paper')",
 }
@@ -111,6 +116,9 @@ def exposure_at(ra, dec, depth) -> np.ndarray:
     if depth == "erass1":
         beta = np.radians(ecliptic_latitude(ra, dec))
         return 150.0 / np.maximum(np.abs(np.cos(beta)), 0.1)
+    if depth == "erass1_wide":
+        beta = np.radians(ecliptic_latitude(ra, dec))
+        return 100.0 * 20.0 ** (np.abs(beta) / (0.5 * np.pi))
     if depth in ("paper", "uniform"):
         return np.full(shape, 2000.0)
     return np.full(shape, float(depth))
